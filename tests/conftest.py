@@ -37,17 +37,30 @@ async def _pg_exec(admin_url: str, sql: str) -> None:
 
 
 @pytest.fixture(params=_BACKENDS)
-async def database_url(request, tmp_path):
-    """A SQLAlchemy URL of an empty database (not yet migrated)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fediverse.db'}"
-        return
-    admin = _pg_admin_url()
-    if not admin:
+async def new_database_url(request, tmp_path):
+    """A factory of SQLAlchemy URLs of empty databases (not yet migrated), one backend per run."""
+    if request.param == "postgresql" and not _pg_admin_url():
         pytest.skip("FEDIVERSE_TEST_DATABASE_URL not set")
-    name = "fv_" + uuid.uuid4().hex[:16]
-    await _pg_exec(admin, f'CREATE DATABASE "{name}"')
+    made: list[str] = []
+
+    async def make() -> str:
+        name = "fv_" + uuid.uuid4().hex[:16]
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        admin = _pg_admin_url()
+        assert admin
+        await _pg_exec(admin, f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return _with_database(admin, name)
+
     try:
-        yield _with_database(admin, name)
+        yield make
     finally:
-        await _pg_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in made:
+            await _pg_exec(_pg_admin_url() or "", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(new_database_url):
+    """A SQLAlchemy URL of an empty database (not yet migrated)."""
+    return await new_database_url()

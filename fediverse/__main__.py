@@ -1,0 +1,5 @@
+import sys
+
+from fediverse.cli import main
+
+sys.exit(main())

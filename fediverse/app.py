@@ -1,0 +1,41 @@
+"""The starlette application: routes, and the workers started beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from fediverse.routes import federation, wellknown
+from fediverse.settings import Settings
+from fediverse.state import AppState
+
+
+def create_app(settings: Settings, *, run_workers: bool = True) -> Starlette:
+    """Build the app; the database is opened when it starts (migrations are the caller's)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from fediverse.workers import run_workers as run
+        from fediverse.workers import select_queues
+
+        state = await AppState.start(settings)
+        app.state.fv = state
+        stop = asyncio.Event()
+        task = None
+        if run_workers:
+            queues = select_queues(None)
+            if queues:
+                task = asyncio.create_task(run(state, queues, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await state.close()
+
+    routes = wellknown.routes + federation.routes
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,142 @@
+"""What each `fediverse` command does, apart from parsing its arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from fediverse.errors import CommandError
+from fediverse.settings import Settings
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+async def migrate(settings: Settings, *, quiet: bool = False) -> int:
+    """Apply pending migrations; a database that cannot be reached is one clear line."""
+    from models.migrate import upgrade
+
+    url = settings.effective_database_url
+    try:
+        await upgrade(url)
+    except Exception as exc:  # any driver error means the same thing to the operator
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(f"FEDIVERSE_DATABASE_URL: cannot use {_redact(url)}: {reason}") from exc
+    if not quiet:
+        print("database is up to date", file=sys.stderr)
+    return 0
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: bool) -> int:
+    import uvicorn
+
+    from fediverse.app import create_app
+
+    asyncio.run(migrate(settings, quiet=True))
+    app = create_app(settings, run_workers=workers)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True)
+    return 0
+
+
+async def worker(settings: Settings, queues: list[str] | None) -> int:
+    from fediverse.state import AppState
+    from fediverse.workers import run_workers, select_queues
+
+    try:
+        chosen = select_queues(queues)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    await migrate(settings, quiet=True)
+    state = await AppState.start(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"worker running on queues: {', '.join(chosen)}", file=sys.stderr)
+    try:
+        await run_workers(state, chosen, stop)
+    finally:
+        await state.close()
+    return 0
+
+
+async def create_account(
+    settings: Settings, username: str, *, password: str | None, email: str | None,
+    admin: bool, bot: bool, generator: bool,
+) -> int:
+    from models.accounts import AccountError
+    from models.accounts import create_account as create
+
+    await migrate(settings, quiet=True)
+    state_sessions, engine = await _sessions(settings)
+    try:
+        async with state_sessions() as session:
+            try:
+                account = await create(
+                    session, username, password=password, email=email,
+                    admin=admin, bot=bot or generator, generator=generator,
+                )
+            except AccountError as exc:
+                raise CommandError(f"account {username!r}: {exc}") from exc
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(f"created @{account.username}@{settings.domain}", file=sys.stderr)
+    return 0
+
+
+async def create_token(settings: Settings, username: str, scopes: str) -> int:
+    from models.accounts import get_account
+    from models.tokens import create_token as create
+
+    await migrate(settings, quiet=True)
+    sessions, engine = await _sessions(settings)
+    try:
+        async with sessions() as session:
+            account = await get_account(session, username)
+            if account is None:
+                raise CommandError(f"no local account named {username!r}")
+            try:
+                token = await create(session, account, scopes)
+            except ValueError as exc:
+                raise CommandError(f"--scopes: {exc}") from exc
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(token)
+    return 0
+
+
+def generate(
+    settings: Settings, prompt: str, *, out: Path, seed: int | None, steps: int | None,
+    width: int | None, height: int | None, negative_prompt: str | None,
+) -> int:
+    from fediverse.imaging import InvalidRequest, ModelUnavailable, generate_to_file
+
+    try:
+        info = generate_to_file(
+            model=settings.image_model, device=settings.device, prompt=prompt, out=out,
+            seed=seed, steps=steps, width=width, height=height,
+            negative_prompt=negative_prompt, progress=sys.stderr.isatty(),
+        )
+    except (InvalidRequest, ModelUnavailable) as exc:
+        raise CommandError(str(exc)) from exc
+    print(
+        f"wrote {info.path} ({info.width}x{info.height}, seed {info.seed}, "
+        f"{info.steps} steps, {info.seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    from models.db import make_engine, session_factory
+
+    engine = make_engine(settings.effective_database_url)
+    return session_factory(engine), engine

@@ -1,0 +1,1 @@
+"""HTTP routes: each parses, calls one function that does the work, and serialises."""

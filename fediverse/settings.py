@@ -1,0 +1,149 @@
+"""Settings: read once from the environment (prefix FEDIVERSE_), overridden by command-line flags,
+validated with one clear line per mistake."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DOMAIN = "localhost:8000"
+DEFAULT_MODEL = "stabilityai/sd-turbo"
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+# environment variable -> Settings field
+ENV = {
+    "FEDIVERSE_DOMAIN": "domain",
+    "FEDIVERSE_DATA_DIR": "data_dir",
+    "FEDIVERSE_DATABASE_URL": "database_url",
+    "FEDIVERSE_IMAGE_MODEL": "image_model",
+    "FEDIVERSE_DEVICE": "device",
+    "FEDIVERSE_INSECURE_HTTP": "insecure_http",
+    "FEDIVERSE_ALLOW_PRIVATE_NETWORKS": "allow_private_networks",
+    "FEDIVERSE_AUTHORIZED_FETCH": "authorized_fetch",
+    "FEDIVERSE_OPEN_REGISTRATIONS": "open_registrations",
+}
+_BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations"}
+
+
+class SettingsError(Exception):
+    """One or more settings are wrong; each line of `problems` says which and why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str = DEFAULT_DOMAIN
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    image_model: str = DEFAULT_MODEL
+    device: str = "auto"
+    insecure_http: bool | None = None
+    allow_private_networks: bool = False
+    authorized_fetch: bool = False
+    open_registrations: bool = False
+    software_version: str = field(default="0.1.0", compare=False)
+
+    @property
+    def host(self) -> str:
+        """The domain without its port."""
+        return self.domain.rsplit(":", 1)[0] if ":" in self.domain else self.domain
+
+    @property
+    def http_allowed(self) -> bool:
+        if self.insecure_http is not None:
+            return self.insecure_http
+        return self.host == "localhost"
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.http_allowed else "https"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'fediverse.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+def _parse_bool(name: str, raw: str, problems: list[str]) -> bool | None:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    problems.append(f"{name}: expected 1 or 0, got {raw!r}")
+    return None
+
+
+def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> Settings:
+    """Build settings from `env` (default os.environ), then `overrides` (flags; None means unset).
+
+    Raises SettingsError listing every problem found in the values themselves; checks that need
+    the outside world (database reachable, data dir writable) are in `check_environment`.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    values: dict[str, object] = {}
+    for var, name in ENV.items():
+        if var in env:
+            raw = env[var]
+            values[name] = _parse_bool(var, raw, problems) if name in _BOOLEANS else raw
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    if "data_dir" in values:
+        values["data_dir"] = Path(str(values["data_dir"])).expanduser()
+    settings = replace(Settings(), **{k: v for k, v in values.items() if v is not None})
+    problems.extend(validate(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def validate(settings: Settings) -> list[str]:
+    """Problems with the values themselves, one line each."""
+    problems = []
+    if not _DOMAIN_RE.match(settings.domain):
+        problems.append(
+            f"FEDIVERSE_DOMAIN: {settings.domain!r} is not a lower-case host name (with an optional :port)"
+        )
+    if not _DEVICE_RE.match(settings.device):
+        problems.append(
+            f"FEDIVERSE_DEVICE: unknown device {settings.device!r} (use auto, cpu, cuda, cuda:N or mps)"
+        )
+    if not settings.image_model.strip():
+        problems.append("FEDIVERSE_IMAGE_MODEL: must not be empty")
+    url = settings.database_url
+    if url and not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", url):
+        problems.append(
+            f"FEDIVERSE_DATABASE_URL: unsupported URL {url.split('://')[0]!r}:// (use sqlite:/// or postgresql://)"
+        )
+    return problems
+
+
+def check_data_dir(settings: Settings) -> str | None:
+    """Make the data dir (and media dir) if needed; a problem line if it is not writable."""
+    try:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"FEDIVERSE_DATA_DIR: {settings.data_dir} is not writable ({exc.strerror or exc})"
+    return None

@@ -1,0 +1,66 @@
+"""What a running process holds: settings, the database, the fetcher, the key store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activitypub.fetch import Fetcher
+from activitypub.httpsig import HTTPSignatureAuth
+from fediverse.settings import Settings
+from inbox.keys import KeyStore
+from models.accounts import get_or_create_instance_actor
+from models.db import check_connection, make_engine, session_factory
+from outbox.urls import Urls
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    urls: Urls
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    fetcher: Fetcher
+    keys: KeyStore
+    instance_private_key_pem: str
+    # set after enqueueing, so a worker in this process starts at once instead of polling
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def user_agent(self) -> str:
+        return f"fediverse/{VERSION} (+{self.settings.base_url}/)"
+
+    @classmethod
+    async def start(cls, settings: Settings) -> AppState:
+        engine = make_engine(settings.effective_database_url)
+        await check_connection(engine)
+        sessions = session_factory(engine)
+        # immediate: on SQLite two processes starting at once must not both create it
+        async with session_factory(engine, immediate=True)() as session:
+            instance = await get_or_create_instance_actor(session)
+            await session.commit()
+        urls = Urls(settings.base_url)
+        fetcher = Fetcher(
+            user_agent=f"fediverse/{VERSION} (+{settings.base_url}/)",
+            auth=HTTPSignatureAuth(urls.instance_key_id, instance.private_key_pem),
+            allow_private=settings.allow_private_networks,
+            allow_http=settings.http_allowed,
+        )
+        return cls(
+            settings=settings,
+            urls=urls,
+            engine=engine,
+            sessions=sessions,
+            fetcher=fetcher,
+            keys=KeyStore(sessions, fetcher),
+            instance_private_key_pem=instance.private_key_pem,
+        )
+
+    async def close(self) -> None:
+        await self.fetcher.aclose()
+        await self.engine.dispose()

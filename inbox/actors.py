@@ -1,0 +1,57 @@
+"""Remote actor documents into our cache: ActivityStreams to models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from activitypub.keys import PublicKey
+from activitypub.vocab import as_list, host_of, id_of, same_origin
+from models.remote import upsert_remote_actor
+
+ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
+
+
+def _public_keys(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [k for k in as_list(doc.get("publicKey")) if isinstance(k, dict)]
+
+
+def actor_key(doc: dict[str, Any], key_id: str) -> PublicKey | None:
+    """The key `key_id` from an actor document, if the actor really owns it."""
+    actor_id = doc.get("id")
+    if not isinstance(actor_id, str) or not same_origin(actor_id, key_id):
+        return None
+    for key in _public_keys(doc):
+        owner = key.get("owner", actor_id)
+        if key.get("id") == key_id and owner == actor_id and isinstance(key.get("publicKeyPem"), str):
+            return PublicKey(key_id=key_id, owner=actor_id, pem=key["publicKeyPem"])
+    return None
+
+
+def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a `RemoteActor` row for an actor document."""
+    actor_id = doc["id"]
+    keys = _public_keys(doc)
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    types = {t for t in as_list(doc.get("type")) if isinstance(t, str)}
+    return {
+        "uri": actor_id,
+        "inbox": id_of(doc.get("inbox")) or "",
+        "shared_inbox": id_of(endpoints.get("sharedInbox")) if endpoints else None,
+        "outbox": id_of(doc.get("outbox")),
+        "followers_url": id_of(doc.get("followers")),
+        "username": str(doc.get("preferredUsername") or ""),
+        "domain": host_of(actor_id),
+        "display_name": str(doc.get("name") or ""),
+        "key_id": keys[0].get("id") if keys else None,
+        "public_key_pem": keys[0].get("publicKeyPem") if keys else None,
+        "actor_type": next(iter(types & ACTOR_TYPES), next(iter(types), "Person")),
+        "raw": doc,
+        "fetched_at": datetime.now(UTC),
+        "gone_at": None,
+    }
+
+
+async def save_remote_actor(session, doc: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Insert or refresh the cached copy of a remote actor."""
+    return await upsert_remote_actor(session, remote_actor_fields(doc))

@@ -1,0 +1,104 @@
+"""The front of every inbox: limits, signature, origin, then a durable job. Nothing is applied here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from activitypub.httpsig import verify_request
+from activitypub.keys import KeyLookup
+from activitypub.vocab import id_of, same_origin
+from models.queue import enqueue
+
+MAX_BODY = 1_000_000  # Mastodon refuses bodies over 1 MB too
+MAX_DEPTH = 24
+INBOX_QUEUE = "inbox"
+_JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    reason: str = ""
+    queued: bool = False
+
+
+async def read_capped(stream: AsyncIterator[bytes], content_length: str | None, cap: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed `cap` bytes."""
+    if content_length is not None and content_length.isdigit() and int(content_length) > cap:
+        return None
+    chunks, size = [], 0
+    async for chunk in stream:
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def parse_activity(body: bytes) -> tuple[dict | None, str]:
+    """The activity as a dict, or None and the reason it is refused."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, "body is not valid JSON"
+    if not isinstance(doc, dict):
+        return None, "body is not a JSON object"
+    if _too_deep(doc, MAX_DEPTH):
+        return None, f"body is nested deeper than {MAX_DEPTH} levels"
+    if not isinstance(doc.get("type"), str | list):
+        return None, "activity has no type"
+    if not id_of(doc.get("actor")):
+        return None, "activity has no actor"
+    activity_id = doc.get("id")
+    if activity_id is not None and not isinstance(activity_id, str):
+        return None, "activity id is not a string"
+    return doc, ""
+
+
+async def receive(
+    *, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes,
+    key_lookup: KeyLookup, sessions, recipient: str | None,  # type: ignore[no-untyped-def]
+) -> Outcome:
+    """Check one inbox POST and store it as a job; the status code and reason to answer with."""
+    header_list = list(headers)
+    content_type = next((v for k, v in header_list if k.lower() == "content-type"), "")
+    if not any(t in content_type.lower() for t in _JSON_TYPES):
+        return Outcome(415, "content type must be application/activity+json")
+    activity, problem = parse_activity(body)
+    if activity is None:
+        return Outcome(400, problem)
+    result = await verify_request(method, url, header_list, body, key_lookup)
+    if not result.ok:
+        return Outcome(401, f"signature refused: {result.reason}")
+    actor = id_of(activity["actor"]) or ""
+    if result.owner != actor:
+        return Outcome(401, f"the signer {result.owner} is not the activity's actor {actor}")
+    activity_id = activity.get("id")
+    if activity_id and not same_origin(activity_id, actor):
+        return Outcome(400, "the activity id is not on the actor's host")
+    dedupe = activity_id or "sha256:" + hashlib.sha256(body).hexdigest()
+    async with sessions() as session:
+        job = await enqueue(
+            session, INBOX_QUEUE, "activity",
+            {"activity": activity, "recipient": recipient, "signer": result.key_id},
+            dedupe_key=dedupe,
+        )
+        await session.commit()
+    return Outcome(202, queued=job is not None)

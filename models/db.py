@@ -1,0 +1,105 @@
+"""Engines and sessions: async SQLAlchemy over aiosqlite (embedded) or asyncpg (PostgreSQL).
+
+SQLite transactions start with `BEGIN` (deferred); a connection with the execution option
+`sqlite_immediate=True` starts them with `BEGIN IMMEDIATE`, taking the write lock at once
+(the job queue claims that way). The option is ignored on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+                  "postgres": "postgresql+asyncpg"}
+_KNOWN_ASYNC = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or refuses our connection."""
+
+
+def async_url(url: str) -> str:
+    """The async-driver form of a database URL (`sqlite:///` → `sqlite+aiosqlite:///`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL (no scheme): {url!r}")
+    scheme = scheme.lower()
+    if scheme in _ASYNC_DRIVERS:
+        return f"{_ASYNC_DRIVERS[scheme]}://{rest}"
+    if scheme in _KNOWN_ASYNC:
+        return f"{scheme}://{rest}"
+    if scheme.startswith(("sqlite+", "postgresql+", "postgres+")):
+        raise ValueError(f"database driver {scheme!r} is not async: use sqlite:// or postgresql://")
+    raise ValueError(f"unsupported database {scheme!r}: use sqlite:/// or postgresql://")
+
+
+def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.lower().startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`, tuned per backend; extra keyword arguments go to SQLAlchemy."""
+    full = async_url(url)
+    if is_sqlite(full):
+        options: dict[str, Any] = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30}
+        if make_url(full).database in (None, "", ":memory:"):
+            options = {"poolclass": sa.StaticPool}  # one shared in-memory database
+        engine = create_async_engine(full, **_merge(options, kwargs))
+        _tune_sqlite(engine)
+        return engine
+    options = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800}
+    return create_async_engine(full, **_merge(options, kwargs))
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Our pool sizing, unless the caller picked a pool class of its own."""
+    if "poolclass" in given:
+        defaults = {}
+    return defaults | given
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # the driver must not open transactions itself: `on_begin` does (and savepoints work)
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       "busy_timeout=5000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def session_factory(
+    engine: AsyncEngine, *, immediate: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions (SQLModel's `AsyncSession`) that keep loaded values after commit.
+
+    `immediate=True` makes each SQLite transaction take the write lock when it begins: use it
+    for sessions that read and then write under contention.
+    """
+    bind = engine.execution_options(sqlite_immediate=True) if immediate else engine
+    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
+
+
+async def check_connection(engine: AsyncEngine) -> None:
+    """Raise `DatabaseUnavailable` with the reason unless a `SELECT 1` succeeds."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # drivers raise many unrelated types for the same meaning
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot reach database {where}: {reason}") from exc

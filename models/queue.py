@@ -1,0 +1,346 @@
+"""The durable job queue: rows in `jobs`, claimed by workers in any process.
+
+    queued ──claim──▶ running ──complete──▶ done
+      ▲                 │ │
+      └──fail, retry────┘ └──fail (permanent, or attempts used up)──▶ dead
+
+A `running` job whose lease (`locked_until`) has passed belongs to a worker that died: the
+next claim takes it again, which counts as another attempt (on its last attempt it goes to
+`dead` instead). PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, so workers never wait on
+each other; SQLite claims inside an immediate (write-locked) transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.ids import new_id
+from models.tables import Job
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+Target = AsyncEngine | async_sessionmaker[AsyncSession]
+Handler = Callable[[dict[str, Any], Job], Awaitable[None]]
+_ERROR_MAX = 4000
+_DEDUPE_MAX = 200
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler for work that can never succeed: the job goes to `dead` at once."""
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): 60 s, 2 min, 4 min…
+    capped at a day, ±10% jitter. With 16 attempts a job keeps trying for about five days."""
+    base = min(30.0 * 2 ** max(attempt, 0), 86400.0)
+    return base * random.uniform(0.9, 1.1)
+
+
+def _writer(target: Target) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the target's engine whose SQLite transactions take the write lock at once."""
+    engine = target if isinstance(target, AsyncEngine) else target.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("need an AsyncEngine or an async_sessionmaker bound to one")
+    return async_sessionmaker(engine.execution_options(sqlite_immediate=True),
+                              class_=AsyncSession, expire_on_commit=False)
+
+
+async def enqueue(
+    session: AsyncSession, queue: str, kind: str, payload: dict[str, Any], *,
+    dedupe_key: str | None = None, run_at: datetime | None = None, max_attempts: int = 10,
+) -> Job | None:
+    """Add a job in the caller's transaction (it commits); None if `dedupe_key` is already
+    in this queue. Keys longer than 200 characters are stored as their SHA-256."""
+    now = utcnow()
+    if dedupe_key is not None and len(dedupe_key) > _DEDUPE_MAX:
+        dedupe_key = "sha256:" + hashlib.sha256(dedupe_key.encode()).hexdigest()
+    job = Job(id=new_id(), queue=queue, kind=kind, payload=payload, max_attempts=max_attempts,
+              run_at=run_at or now, dedupe_key=dedupe_key, created_at=now)
+    if dedupe_key is None:
+        session.add(job)
+        await session.flush()
+        return job
+    values = {column: getattr(job, column) for column in Job.__table__.columns.keys()}
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (insert(Job).values(**values)
+                 .on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+                 .returning(Job))
+    return (await session.exec(statement)).scalars().first()
+
+
+def _claimable(queues: list[str], now: datetime) -> Any:
+    waiting = sa.and_(Job.state == "queued", Job.run_at <= now)
+    abandoned = sa.and_(Job.state == "running", Job.locked_until < now)  # type: ignore[operator]
+    return sa.and_(Job.queue.in_(queues), sa.or_(waiting, abandoned))  # type: ignore[attr-defined]
+
+
+async def claim(target: Target, queues: list[str], worker_id: str, *, limit: int = 10,
+                lease: float = 60.0) -> list[Job]:
+    """Take up to `limit` due jobs for `worker_id`, oldest `run_at` first, leased for `lease`
+    seconds; each claim counts as an attempt."""
+    now = utcnow()
+    async with _writer(target)() as session:
+        await session.exec(_bury_abandoned(queues, now))
+        candidates = (select(Job.id).where(_claimable(queues, now))
+                      .order_by(Job.run_at, Job.id).limit(limit)
+                      .with_for_update(skip_locked=True))
+        statement = (
+            sa.update(Job).where(Job.id.in_(candidates))  # type: ignore[union-attr]
+            .values(state="running", locked_by=worker_id, attempts=Job.attempts + 1,
+                    locked_until=now + timedelta(seconds=lease))
+            .returning(Job).execution_options(synchronize_session=False)
+        )
+        jobs = list((await session.exec(statement)).scalars())
+        await session.commit()
+    return sorted(jobs, key=lambda job: (job.run_at, job.id))
+
+
+def _bury_abandoned(queues: list[str], now: datetime) -> Any:
+    """Abandoned jobs that already used their last attempt go to `dead`."""
+    return (
+        sa.update(Job)
+        .where(Job.queue.in_(queues), Job.state == "running",  # type: ignore[attr-defined]
+               Job.locked_until < now, Job.attempts >= Job.max_attempts)  # type: ignore[operator]
+        .values(state="dead", finished_at=now, locked_by=None, locked_until=None,
+                last_error=sa.func.coalesce(Job.last_error, "")
+                + "\nlease expired on the last attempt (worker died?)")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _owned(job_ids: Iterable[int], worker_id: str | None) -> list[Any]:
+    where = [Job.id.in_(list(job_ids)), Job.state == "running"]  # type: ignore[union-attr]
+    if worker_id is not None:
+        where.append(Job.locked_by == worker_id)
+    return where
+
+
+async def complete(target: Target, job_id: int, *, worker_id: str | None = None) -> bool:
+    """Mark a running job done; False if it is not running (or no longer `worker_id`'s)."""
+    now = utcnow()
+    statement = (sa.update(Job).where(*_owned([job_id], worker_id))
+                 .values(state="done", finished_at=now, locked_by=None, locked_until=None)
+                 .execution_options(synchronize_session=False))
+    async with _writer(target)() as session:
+        result = await session.exec(statement)
+        await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def fail(target: Target, job_id: int, error: str, *, retry: bool = True,
+               worker_id: str | None = None) -> str | None:
+    """Record a failed attempt: back to `queued` after `backoff`, or `dead` when `retry` is
+    False or attempts are used up. Returns the new state (None: the job was not ours)."""
+    now = utcnow()
+    async with _writer(target)() as session:
+        query = select(Job).where(*_owned([job_id], worker_id)).with_for_update()
+        job = (await session.exec(query)).first()
+        if job is None:
+            return None
+        again = retry and job.attempts < job.max_attempts
+        values: dict[str, Any] = {"locked_by": None, "locked_until": None,
+                                  "last_error": error[-_ERROR_MAX:]}
+        if again:
+            values |= {"state": "queued", "run_at": now + timedelta(seconds=backoff(job.attempts))}
+        else:
+            values |= {"state": "dead", "finished_at": now}
+        await session.exec(sa.update(Job).where(Job.id == job_id).values(**values)
+                              .execution_options(synchronize_session=False))
+        await session.commit()
+    return str(values["state"])
+
+
+async def heartbeat(target: Target, job_ids: Iterable[int], lease: float, *,
+                    worker_id: str | None = None) -> int:
+    """Extend the lease of running jobs to `lease` seconds from now; returns how many."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    until = utcnow() + timedelta(seconds=lease)
+    statement = (sa.update(Job).where(*_owned(ids, worker_id)).values(locked_until=until)
+                 .execution_options(synchronize_session=False))
+    async with _writer(target)() as session:
+        result = await session.exec(statement)
+        await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(target: Target, job_ids: Iterable[int], *, worker_id: str | None = None) -> int:
+    """Hand running jobs back to the queue without counting the attempt (clean shutdown)."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    statement = (sa.update(Job).where(*_owned(ids, worker_id))
+                 .values(state="queued", run_at=utcnow(), locked_by=None, locked_until=None,
+                         attempts=Job.attempts - 1)  # every claim counted one
+                 .execution_options(synchronize_session=False))
+    async with _writer(target)() as session:
+        result = await session.exec(statement)
+        await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune_done(target: Target, older_than: timedelta) -> int:
+    """Delete `done` jobs finished more than `older_than` ago; returns how many."""
+    cutoff = utcnow() - older_than
+    finished_before = Job.finished_at < cutoff  # type: ignore[operator]
+    statement = sa.delete(Job).where(Job.state == "done", finished_before)
+    async with _writer(target)() as session:
+        result = await session.exec(statement.execution_options(synchronize_session=False))
+        await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Worker:
+    """Runs jobs from `queues` with `handlers` (job kind → `async handler(payload, job)`).
+
+    Up to `concurrency` jobs run at once; their leases are renewed every third of `lease`
+    while they run. A handler that raises is retried with `backoff`; `PermanentJobError`
+    (or a kind without a handler) sends the job to `dead` at once. Call `wake()` after
+    enqueueing to skip the wait for the next poll.
+    """
+
+    def __init__(
+        self, sessionmaker: Target, handlers: dict[str, Handler], queues: list[str], *,
+        worker_id: str | None = None, concurrency: int = 4, poll_interval: float = 0.5,
+        lease: float = 60.0, wake: asyncio.Event | None = None, shutdown_grace: float = 10.0,
+    ) -> None:
+        self.target = sessionmaker
+        self.handlers = handlers
+        self.queues = list(queues)
+        self.worker_id = worker_id or _default_worker_id()
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.lease = lease
+        self.shutdown_grace = shutdown_grace
+        self.wake_event = wake if wake is not None else asyncio.Event()
+        self._running: dict[int, Job] = {}
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    async def run_once(self) -> int:
+        """Claim one batch, run it to the end, and return how many jobs ran."""
+        jobs = await claim(self.target, self.queues, self.worker_id, limit=self.concurrency,
+                           lease=self.lease)
+        if jobs:
+            beat = asyncio.create_task(self._heartbeats())
+            try:
+                await asyncio.gather(*(self._run(job) for job in jobs))
+            finally:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+        return len(jobs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and run jobs until `stop` is set, then let running ones finish (up to
+        `shutdown_grace` seconds; the rest are handed back to the queue)."""
+        tasks: set[asyncio.Task[None]] = set()
+        beat = asyncio.create_task(self._heartbeats())
+        try:
+            while not stop.is_set():
+                claimed = await self._fill(tasks)
+                if not claimed:
+                    await self._idle(stop, tasks)
+        finally:
+            beat.cancel()
+            await self._drain(tasks)
+
+    async def _fill(self, tasks: set[asyncio.Task[None]]) -> int:
+        free = self.concurrency - len(tasks)
+        if free <= 0:
+            return 0
+        self.wake_event.clear()
+        try:
+            jobs = await claim(self.target, self.queues, self.worker_id, limit=free,
+                               lease=self.lease)
+        except Exception:  # the database is away: keep polling, say so
+            log.exception("worker %s: claiming from %s failed", self.worker_id, self.queues)
+            return 0
+        for job in jobs:
+            task = asyncio.create_task(self._run(job))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return len(jobs)
+
+    async def _idle(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
+        """Wait for a stop, a wake-up, a free slot, or the poll interval."""
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self.wake_event.wait())]
+        try:
+            await asyncio.wait([*waiters, *tasks], timeout=self.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _drain(self, tasks: set[asyncio.Task[None]]) -> None:
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.shutdown_grace)
+        unfinished = [job_id for job_id in self._running]
+        for task in tasks:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await release(self.target, unfinished, worker_id=self.worker_id)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await heartbeat(self.target, list(self._running), self.lease,
+                                worker_id=self.worker_id)
+            except Exception:
+                log.exception("worker %s: heartbeat failed", self.worker_id)
+
+    async def _run(self, job: Job) -> None:
+        self._running[job.id] = job
+        try:
+            await self._attempt(job)
+        except Exception:  # recording the outcome failed: the lease runs out, it is retried
+            log.exception("worker %s: could not record the end of job %s", self.worker_id, job.id)
+        finally:
+            self._running.pop(job.id, None)
+
+    async def _attempt(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise PermanentJobError(f"no handler for job kind {job.kind!r}")
+            await handler(job.payload, job)
+        except PermanentJobError as exc:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
+            await fail(self.target, job.id, _describe(exc), retry=False, worker_id=self.worker_id)
+        except Exception as exc:
+            log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts,
+                        _describe(exc), exc_info=True)
+            await fail(self.target, job.id, _describe(exc), worker_id=self.worker_id)
+        else:
+            await complete(self.target, job.id, worker_id=self.worker_id)

@@ -1,0 +1,59 @@
+"""Local accounts as ActivityPub actors: models to ActivityStreams."""
+
+from __future__ import annotations
+
+from activitypub.actor import ActorFields
+from models.tables import Account
+from outbox.urls import Urls
+
+
+def account_to_actor(account: Account, urls: Urls) -> ActorFields:
+    name = account.username
+    return ActorFields(
+        id=urls.actor(name),
+        type="Service" if account.bot or account.generator else "Person",
+        preferred_username=name,
+        name=account.display_name or "",
+        summary_html=account.note or "",
+        url=urls.profile(name),
+        inbox=urls.inbox(name),
+        outbox=urls.outbox(name),
+        followers=urls.followers(name),
+        following=urls.following(name),
+        featured=urls.featured(name),
+        featured_tags=urls.featured_tags(name),
+        shared_inbox=urls.shared_inbox,
+        public_key_pem=account.public_key_pem,
+        key_id=urls.key_id(name),
+        manually_approves_followers=account.locked,
+        discoverable=account.discoverable,
+        indexable=account.indexable,
+        published=account.created_at,
+        fields=[(f.get("name", ""), f.get("value", "")) for f in (account.fields or [])],
+        also_known_as=list(account.also_known_as or []),
+    )
+
+
+def instance_actor_fields(account: Account, urls: Urls) -> ActorFields:
+    """The instance actor, which signs our fetches (Mastodon's is an `Application` too)."""
+    host = urls.base.split("://", 1)[1]
+    return ActorFields(
+        id=urls.instance_actor,
+        type="Application",
+        preferred_username=host,
+        name="",
+        summary_html="",
+        url=urls.base + "/about",
+        inbox=urls.instance_actor + "/inbox",
+        outbox=urls.instance_actor + "/outbox",
+        followers=None,
+        following=None,
+        featured=None,
+        shared_inbox=urls.shared_inbox,
+        public_key_pem=account.public_key_pem,
+        key_id=urls.instance_key_id,
+        manually_approves_followers=True,
+        discoverable=False,
+        indexable=False,
+        published=account.created_at,
+    )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activitypub.keys import PublicKey
-from activitypub.vocab import as_list, host_of, id_of, same_origin
+from activitypub.vocab import as_list, first, host_of, id_of, same_origin
 from models.remote import upsert_remote_actor
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
@@ -28,8 +28,20 @@ def actor_key(doc: dict[str, Any], key_id: str) -> PublicKey | None:
     return None
 
 
+def image_url(value: Any) -> str | None:
+    """The URL of an `icon`/`image`: a string, an Image with a `url`, or a list of those."""
+    for item in as_list(value):
+        if isinstance(item, str):
+            return item
+        if isinstance(item, dict):
+            found = id_of(first(item.get("url"))) if "url" in item else id_of(item)
+            if found:
+                return found
+    return None
+
+
 def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    """The columns of a `RemoteActor` row for an actor document."""
+    """The columns of a remote `Account` row for an actor document."""
     actor_id = doc["id"]
     keys = _public_keys(doc)
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
@@ -40,6 +52,17 @@ def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "shared_inbox": id_of(endpoints.get("sharedInbox")) if endpoints else None,
         "outbox": id_of(doc.get("outbox")),
         "followers_url": id_of(doc.get("followers")),
+        "following_url": id_of(doc.get("following")),
+        "featured_url": id_of(doc.get("featured")),
+        "url": id_of(doc.get("url")) or actor_id,
+        "note": str(doc.get("summary") or ""),
+        "locked": bool(doc.get("manuallyApprovesFollowers")),
+        "bot": bool(types & {"Service", "Application"}),
+        "discoverable": bool(doc.get("discoverable")),
+        "indexable": bool(doc.get("indexable")),
+        "avatar_url": image_url(doc.get("icon")),
+        "header_url": image_url(doc.get("image")),
+        "also_known_as": [i for i in as_list(doc.get("alsoKnownAs")) if isinstance(i, str)],
         "username": str(doc.get("preferredUsername") or ""),
         "domain": host_of(actor_id),
         "display_name": str(doc.get("name") or ""),

@@ -113,7 +113,8 @@ async def create_account(
 
 
 async def _username_taken(session: AsyncSession, username: str) -> bool:
-    query = select(Account.id).where(sa.func.lower(Account.username) == username.lower())
+    query = select(Account.id).where(
+        sa.func.lower(Account.username) == username.lower(), Account.domain == "")
     return (await session.exec(query)).first() is not None
 
 

@@ -29,18 +29,29 @@ def _time(*, nullable: bool = False, index: bool = False) -> Any:
 
 def _ref(target: str, *, index: bool = True) -> Any:
     """A nullable BigInteger foreign key that disappears with its target row."""
-    return Field(default=None, sa_column_args=[sa.ForeignKey(target, ondelete="CASCADE")],
-                 sa_type=sa.BigInteger, nullable=True, index=index)
+    return Field(
+        default=None,
+        sa_column_args=[sa.ForeignKey(target, ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=True,
+        index=index,
+    )
 
 
 class Account(SQLModel, table=True):
-    """A local account: a person, or (kind 'instance') the instance actor that signs fetches."""
+    """An account, as Mastodon keeps them: local (domain '') or a cached remote actor.
+
+    kind is "person" for local people, "instance" for the local instance actor that signs
+    fetches, "remote" for actors on other servers (their id is `uri`, their key `key_id`).
+    """
 
     __tablename__ = "accounts"
+    __table_args__ = (sa.Index("ix_accounts_domain_username", "domain", "username"),)
 
     id: int = _id()
-    kind: str = Field(default="person", max_length=16)  # "person" | "instance"
-    username: str = Field(max_length=64)  # unique case-insensitively (index below)
+    kind: str = Field(default="person", max_length=16)  # "person" | "instance" | "remote"
+    username: str = Field(max_length=255)  # unique case-insensitively among local accounts
+    domain: str = Field(default="", max_length=255)  # "" for local accounts
     display_name: str = Field(default="", sa_type=sa.Text)
     note: str = Field(default="", sa_type=sa.Text)  # HTML
     email: str | None = Field(default=None, max_length=320, unique=True, index=True)
@@ -51,48 +62,54 @@ class Account(SQLModel, table=True):
     locked: bool = False  # approves followers by hand
     discoverable: bool = True
     indexable: bool = False
-    private_key_pem: str = Field(sa_type=sa.Text)
-    public_key_pem: str = Field(sa_type=sa.Text)
+    private_key_pem: str | None = Field(default=None, sa_type=sa.Text)  # local only
+    public_key_pem: str | None = Field(default=None, sa_type=sa.Text)
     avatar_path: str | None = Field(default=None, max_length=512)
     header_path: str | None = Field(default=None, max_length=512)
     fields: list[dict[str, str]] = Field(
-        default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
     also_known_as: list[str] = Field(
-        default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    moved_to_account_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # remote actors: where they live, as their actor document says
+    uri: str | None = Field(default=None, max_length=2048, unique=True, index=True)
+    url: str | None = Field(default=None, max_length=2048)
+    inbox: str | None = Field(default=None, max_length=2048)
+    shared_inbox: str | None = Field(default=None, max_length=2048)
+    outbox: str | None = Field(default=None, max_length=2048)
+    followers_url: str | None = Field(default=None, max_length=2048)
+    following_url: str | None = Field(default=None, max_length=2048)
+    featured_url: str | None = Field(default=None, max_length=2048)
+    key_id: str | None = Field(default=None, max_length=2048, index=True)
+    actor_type: str = Field(default="Person", max_length=32)
+    avatar_url: str | None = Field(default=None, max_length=2048)
+    header_url: str | None = Field(default=None, max_length=2048)
+    raw: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    fetched_at: datetime | None = _time(nullable=True)
+    gone_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
     updated_at: datetime = _time()
     last_active_at: datetime | None = _time(nullable=True)
     suspended_at: datetime | None = _time(nullable=True)
 
+    @property
+    def local(self) -> bool:
+        return self.domain == ""
 
-sa.Index("ix_accounts_username_lower", sa.func.lower(Account.__table__.c.username), unique=True)
 
-
-class RemoteActor(SQLModel, table=True):
-    """Our cached copy of an actor on another server."""
-
-    __tablename__ = "remote_actors"
-    __table_args__ = (sa.Index("ix_remote_actors_domain_username", "domain", "username"),)
-
-    id: int = _id()
-    uri: str = Field(max_length=2048, unique=True, index=True)
-    inbox: str = Field(max_length=2048)
-    shared_inbox: str | None = Field(default=None, max_length=2048)
-    outbox: str | None = Field(default=None, max_length=2048)
-    followers_url: str | None = Field(default=None, max_length=2048)
-    username: str = Field(max_length=255)
-    domain: str = Field(max_length=255)
-    display_name: str = Field(default="", sa_type=sa.Text)
-    key_id: str | None = Field(default=None, max_length=2048, index=True)
-    public_key_pem: str | None = Field(default=None, sa_type=sa.Text)
-    actor_type: str = Field(default="Person", max_length=32)
-    raw: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
-    fetched_at: datetime = _time()
-    gone_at: datetime | None = _time(nullable=True)
+sa.Index(
+    "ix_accounts_username_lower",
+    sa.func.lower(Account.__table__.c.username),
+    unique=True,
+    sqlite_where=sa.text("domain = ''"),
+    postgresql_where=sa.text("domain = ''"),
+)
 
 
 class Status(SQLModel, table=True):
-    """A post, local (account_id) or remote (remote_actor_id)."""
+    """A post, local or remote; a boost is a status whose reblog_of_id is the boosted one."""
 
     __tablename__ = "statuses"
     __table_args__ = (
@@ -103,19 +120,241 @@ class Status(SQLModel, table=True):
     id: int = _id()
     uri: str = Field(max_length=2048, unique=True, index=True)
     url: str | None = Field(default=None, max_length=2048)
-    account_id: int | None = _ref("accounts.id", index=False)
-    remote_actor_id: int | None = _ref("remote_actors.id")
+    account_id: int = Field(
+        sa_column_args=[sa.ForeignKey("accounts.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=False,
+    )
     local: bool = True
-    content: str = Field(default="", sa_type=sa.Text)  # HTML
+    content: str = Field(default="", sa_type=sa.Text)  # HTML, sanitised
     text: str = Field(default="", sa_type=sa.Text)  # source, local statuses only
     spoiler_text: str = Field(default="", sa_type=sa.Text)
     sensitive: bool = False
     visibility: str = Field(default="public", max_length=16)  # public|unlisted|private|direct
     language: str | None = Field(default=None, max_length=16)
     in_reply_to_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
+    in_reply_to_account_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    in_reply_to_uri: str | None = Field(default=None, max_length=2048)
+    reblog_of_id: int | None = _ref("statuses.id")
+    conversation: str | None = Field(default=None, max_length=2048)
+    poll: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
     created_at: datetime = _time()
     edited_at: datetime | None = _time(nullable=True)
     deleted_at: datetime | None = _time(nullable=True)
+
+
+class MediaAttachment(SQLModel, table=True):
+    """An image (or other media) of a status; local files or a remote URL."""
+
+    __tablename__ = "media_attachments"
+
+    id: int = _id()
+    account_id: int = Field(
+        sa_column_args=[sa.ForeignKey("accounts.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=False,
+        index=True,
+    )
+    status_id: int | None = _ref("statuses.id")
+    type: str = Field(default="image", max_length=16)  # image|gifv|video|audio|unknown
+    mime_type: str | None = Field(default=None, max_length=128)
+    file_path: str | None = Field(default=None, max_length=512)  # local files, under media dir
+    thumbnail_path: str | None = Field(default=None, max_length=512)
+    remote_url: str | None = Field(default=None, max_length=2048)
+    description: str = Field(default="", sa_type=sa.Text)  # alt text
+    blurhash: str | None = Field(default=None, max_length=128)
+    width: int | None = None
+    height: int | None = None
+    focus_x: float = 0.0
+    focus_y: float = 0.0
+    state: str = Field(default="ready", max_length=16)  # processing|ready|failed
+    position: int = 0
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    created_at: datetime = _time()
+
+
+def _pair(table: str, a: str, b: str) -> tuple[sa.Index, ...]:
+    return (sa.Index(f"uq_{table}_{a}_{b}", a, b, unique=True), sa.Index(f"ix_{table}_{b}", b))
+
+
+def _account_ref(*, index: bool = False) -> Any:
+    return Field(
+        sa_column_args=[sa.ForeignKey("accounts.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=False,
+        index=index,
+    )
+
+
+def _status_ref(*, index: bool = False) -> Any:
+    return Field(
+        sa_column_args=[sa.ForeignKey("statuses.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=False,
+        index=index,
+    )
+
+
+class Mention(SQLModel, table=True):
+    __tablename__ = "mentions"
+    __table_args__ = _pair("mentions", "status_id", "account_id")
+
+    id: int = _id()
+    status_id: int = _status_ref()
+    account_id: int = _account_ref()
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tags"
+
+    id: int = _id()
+    name: str = Field(max_length=255)  # as first seen; unique case-insensitively
+    created_at: datetime = _time()
+
+
+sa.Index("ix_tags_name_lower", sa.func.lower(Tag.__table__.c.name), unique=True)
+
+
+class StatusTag(SQLModel, table=True):
+    __tablename__ = "status_tags"
+    __table_args__ = _pair("status_tags", "status_id", "tag_id")
+
+    id: int = _id()
+    status_id: int = _status_ref()
+    tag_id: int = Field(
+        sa_column_args=[sa.ForeignKey("tags.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger,
+        nullable=False,
+    )
+
+
+class Follow(SQLModel, table=True):
+    """account follows target; state 'pending' until a locked target accepts."""
+
+    __tablename__ = "follows"
+    __table_args__ = _pair("follows", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
+    uri: str | None = Field(default=None, max_length=2048, unique=True)
+    state: str = Field(default="pending", max_length=16)  # pending|accepted
+    created_at: datetime = _time()
+
+
+class Favourite(SQLModel, table=True):
+    __tablename__ = "favourites"
+    __table_args__ = _pair("favourites", "account_id", "status_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    status_id: int = _status_ref()
+    uri: str | None = Field(default=None, max_length=2048, unique=True)
+    created_at: datetime = _time()
+
+
+class Bookmark(SQLModel, table=True):
+    __tablename__ = "bookmarks"
+    __table_args__ = _pair("bookmarks", "account_id", "status_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    status_id: int = _status_ref()
+    created_at: datetime = _time()
+
+
+class Pin(SQLModel, table=True):
+    """A status an account features on its profile."""
+
+    __tablename__ = "pins"
+    __table_args__ = _pair("pins", "account_id", "status_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    status_id: int = _status_ref()
+    created_at: datetime = _time()
+
+
+class Block(SQLModel, table=True):
+    __tablename__ = "blocks"
+    __table_args__ = _pair("blocks", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
+    uri: str | None = Field(default=None, max_length=2048, unique=True)
+    created_at: datetime = _time()
+
+
+class Mute(SQLModel, table=True):
+    __tablename__ = "mutes"
+    __table_args__ = _pair("mutes", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
+    notifications: bool = True
+    created_at: datetime = _time()
+
+
+class Report(SQLModel, table=True):
+    """A `Flag` received, or a report made here."""
+
+    __tablename__ = "reports"
+
+    id: int = _id()
+    account_id: int = _account_ref()  # who reports
+    target_account_id: int = _account_ref(index=True)
+    status_ids: list[int] = Field(
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    comment: str = Field(default="", sa_type=sa.Text)
+    uri: str | None = Field(default=None, max_length=2048, unique=True)
+    created_at: datetime = _time()
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_account_id_id", "account_id", "id"),)
+
+    id: int = _id()
+    account_id: int = _account_ref()  # the local account notified
+    from_account_id: int = _account_ref()
+    type: str = Field(max_length=32)  # mention|status|reblog|follow|follow_request|favourite|update
+    status_id: int | None = _ref("statuses.id")
+    created_at: datetime = _time()
+
+
+class StatusEdit(SQLModel, table=True):
+    """A past version of an edited status (the current one lives on the status)."""
+
+    __tablename__ = "status_edits"
+
+    id: int = _id()
+    status_id: int = _status_ref(index=True)
+    content: str = Field(default="", sa_type=sa.Text)
+    spoiler_text: str = Field(default="", sa_type=sa.Text)
+    sensitive: bool = False
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    created_at: datetime = _time()
+
+
+class Host(SQLModel, table=True):
+    """What we know of another server: whether deliveries to it are getting through."""
+
+    __tablename__ = "hosts"
+
+    id: int = _id()
+    domain: str = Field(max_length=255, unique=True, index=True)
+    failures: int = 0
+    first_failure_at: datetime | None = _time(nullable=True)
+    unavailable_since: datetime | None = _time(nullable=True)
+    last_success_at: datetime | None = _time(nullable=True)
+    blocked: bool = False
 
 
 class OAuthApp(SQLModel, table=True):
@@ -161,7 +400,8 @@ class Job(SQLModel, table=True):
     queue: str = Field(max_length=64)  # indexed first in ix_jobs_queue_state_run_at
     kind: str = Field(max_length=64)
     payload: dict[str, Any] = Field(
-        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
     state: str = Field(default="queued", max_length=16)  # queued|running|done|dead
     attempts: int = 0
     max_attempts: int = 10

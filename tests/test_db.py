@@ -11,7 +11,7 @@ from models_fixtures import engine, sessions  # noqa: F401
 
 from models.db import DatabaseUnavailable, async_url, check_connection, make_engine
 from models.ids import id_at, id_time, new_id
-from models.tables import Account, RemoteActor, Status
+from models.tables import Account, Status
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -87,27 +87,26 @@ async def test_times_come_back_aware_utc_and_json_round_trips(sessions) -> None:
     fetched = datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=plus_two)
     raw = {"type": "Person", "tag": [{"name": "#x"}], "n": 1.5, "ok": True, "none": None}
     async with sessions() as session:
-        actor = RemoteActor(uri="https://remote.example/users/bob", username="bob",
+        actor = Account(kind="remote", uri="https://remote.example/users/bob", username="bob",
                             inbox="https://remote.example/inbox", domain="remote.example",
                             raw=raw, fetched_at=fetched)
         session.add(actor)
         await session.commit()
     async with sessions() as session:
-        loaded = await session.get(RemoteActor, actor.id, populate_existing=True)
+        loaded = await session.get(Account, actor.id, populate_existing=True)
         assert loaded is not None
         assert loaded.fetched_at == fetched
         assert loaded.fetched_at.utcoffset() == timedelta(0)
         assert loaded.raw == raw
         since = fetched - timedelta(seconds=1)  # compared in SQL across offsets
-        query = sa.select(RemoteActor.id).where(RemoteActor.fetched_at > since)
+        query = sa.select(Account.id).where(Account.fetched_at > since)
         assert (await session.exec(query)).scalars().all() == [actor.id]
 
 
 async def test_naive_datetimes_are_refused(sessions) -> None:  # noqa: F811
     async with sessions() as session:
-        session.add(RemoteActor(uri="https://r.example/u/a", inbox="https://r.example/i",
-                                username="a", domain="r.example",
-                                fetched_at=datetime(2024, 1, 1)))
+        session.add(Account(kind="remote", uri="https://r.example/u/a", inbox="https://r.example/i",
+                            username="a", domain="r.example", fetched_at=datetime(2024, 1, 1)))
         with pytest.raises(sa.exc.StatementError, match="naive datetime"):
             await session.commit()
 

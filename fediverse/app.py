@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 
-from fediverse.routes import federation, wellknown
+from fediverse.routes import collections, federation, media, objects, wellknown
 from fediverse.settings import Settings
 from fediverse.state import AppState
 
@@ -37,5 +37,6 @@ def create_app(settings: Settings, *, run_workers: bool = True) -> Starlette:
                 await task
             await state.close()
 
-    routes = wellknown.routes + federation.routes
+    routes = wellknown.routes + federation.routes + collections.routes + objects.routes
+    routes += media.routes
     return Starlette(routes=routes, lifespan=lifespan)

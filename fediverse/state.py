@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +14,7 @@ from fediverse.settings import Settings
 from inbox.keys import KeyStore
 from models.accounts import get_or_create_instance_actor
 from models.db import check_connection, make_engine, session_factory
+from outbox.context import Context
 from outbox.urls import Urls
 
 VERSION = "0.1.0"
@@ -28,12 +29,11 @@ class AppState:
     fetcher: Fetcher
     keys: KeyStore
     instance_private_key_pem: str
-    # set after enqueueing, so a worker in this process starts at once instead of polling
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    federation: Context
 
     @property
-    def user_agent(self) -> str:
-        return f"fediverse/{VERSION} (+{self.settings.base_url}/)"
+    def wake(self) -> asyncio.Event:
+        return self.federation.wake
 
     @classmethod
     async def start(cls, settings: Settings) -> AppState:
@@ -45,8 +45,9 @@ class AppState:
             instance = await get_or_create_instance_actor(session)
             await session.commit()
         urls = Urls(settings.base_url)
+        user_agent = f"fediverse/{VERSION} (+{settings.base_url}/)"
         fetcher = Fetcher(
-            user_agent=f"fediverse/{VERSION} (+{settings.base_url}/)",
+            user_agent=user_agent,
             auth=HTTPSignatureAuth(urls.instance_key_id, instance.private_key_pem),
             allow_private=settings.allow_private_networks,
             allow_http=settings.http_allowed,
@@ -58,7 +59,12 @@ class AppState:
             sessions=sessions,
             fetcher=fetcher,
             keys=KeyStore(sessions, fetcher),
-            instance_private_key_pem=instance.private_key_pem,
+            instance_private_key_pem=instance.private_key_pem or "",
+            federation=Context(
+                sessions=sessions, urls=urls, domain=settings.domain, fetcher=fetcher,
+                user_agent=user_agent, allow_private=settings.allow_private_networks,
+                allow_http=settings.http_allowed, authorized_fetch=settings.authorized_fetch,
+            ),
         )
 
     async def close(self) -> None:

@@ -6,10 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activitypub.keys import PublicKey
-from activitypub.vocab import as_list, first, host_of, id_of, same_origin
+from activitypub.vocab import as_list, first, host_of, id_of, same_origin, type_of
+from inbox.sanitize import plain_text, sanitize_html
 from models.remote import upsert_remote_actor
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
+MAX_NAME = 2000
+MAX_FIELDS = 16
+
+
+def profile_fields(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The `PropertyValue` name/value pairs of a profile, values sanitised."""
+    pairs = [a for a in as_list(doc.get("attachment")) if "PropertyValue" in type_of(a)]
+    return [{"name": plain_text(str(a.get("name") or ""))[:MAX_NAME],
+             "value": sanitize_html(str(a.get("value") or ""))} for a in pairs[:MAX_FIELDS]]
 
 
 def _public_keys(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,10 +50,18 @@ def image_url(value: Any) -> str | None:
     return None
 
 
+def _own_keys(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The keys the actor may hold: on its own origin, owned by it (no one else's key ids)."""
+    actor_id = doc["id"]
+    return [k for k in _public_keys(doc)
+            if isinstance(k.get("id"), str) and same_origin(k["id"], actor_id)
+            and k.get("owner", actor_id) == actor_id]
+
+
 def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """The columns of a remote `Account` row for an actor document."""
     actor_id = doc["id"]
-    keys = _public_keys(doc)
+    keys = _own_keys(doc)
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     types = {t for t in as_list(doc.get("type")) if isinstance(t, str)}
     return {
@@ -55,7 +73,8 @@ def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "following_url": id_of(doc.get("following")),
         "featured_url": id_of(doc.get("featured")),
         "url": id_of(doc.get("url")) or actor_id,
-        "note": str(doc.get("summary") or ""),
+        "note": sanitize_html(doc.get("summary") if isinstance(doc.get("summary"), str) else ""),
+        "fields": profile_fields(doc),
         "locked": bool(doc.get("manuallyApprovesFollowers")),
         "bot": bool(types & {"Service", "Application"}),
         "discoverable": bool(doc.get("discoverable")),
@@ -63,9 +82,9 @@ def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "avatar_url": image_url(doc.get("icon")),
         "header_url": image_url(doc.get("image")),
         "also_known_as": [i for i in as_list(doc.get("alsoKnownAs")) if isinstance(i, str)],
-        "username": str(doc.get("preferredUsername") or ""),
+        "username": str(doc.get("preferredUsername") or "")[:255],
         "domain": host_of(actor_id),
-        "display_name": str(doc.get("name") or ""),
+        "display_name": plain_text(str(doc.get("name") or ""))[:MAX_NAME],
         "key_id": keys[0].get("id") if keys else None,
         "public_key_pem": keys[0].get("publicKeyPem") if keys else None,
         "actor_type": next(iter(types & ACTOR_TYPES), next(iter(types), "Person")),
@@ -78,3 +97,15 @@ def remote_actor_fields(doc: dict[str, Any]) -> dict[str, Any]:
 async def save_remote_actor(session, doc: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Insert or refresh the cached copy of a remote actor."""
     return await upsert_remote_actor(session, remote_actor_fields(doc))
+
+
+async def remove_remote_actor(session, account) -> None:  # type: ignore[no-untyped-def]
+    """Forget a remote actor: its row goes, and with it (by cascade) everything it made."""
+    import sqlalchemy as sa
+
+    from models.tables import Account
+
+    if account.kind != "remote":
+        raise ValueError("only remote actors are removed this way")
+    await session.exec(sa.delete(Account).where(Account.id == account.id))
+    session.expunge(account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urldefrag
@@ -10,6 +11,7 @@ from activitypub.errors import FetchError
 from activitypub.fetch import Fetcher
 from activitypub.keys import PublicKey
 from inbox.actors import actor_key, save_remote_actor
+from models.db import session_factory
 from models.remote import get_remote_actor_by_key
 
 STALE_AFTER = timedelta(days=1)
@@ -24,13 +26,22 @@ class KeyStore:
         self._fetcher = fetcher
         self._stale_after = stale_after
         self._memory: OrderedDict[str, tuple[PublicKey, datetime]] = OrderedDict()
+        self._fetching: dict[str, asyncio.Task[PublicKey | None]] = {}
 
     async def lookup(self, key_id: str, refresh: bool = False) -> PublicKey | None:
         if not refresh:
             cached = self._remembered(key_id) or await self._stored(key_id)
             if cached is not None:
                 return cached
-        return await self._fetch(key_id)
+        return await self._fetch_once(key_id)
+
+    async def _fetch_once(self, key_id: str) -> PublicKey | None:
+        """Concurrent requests signed with one unknown key share a single fetch."""
+        task = self._fetching.get(key_id)
+        if task is None:
+            task = self._fetching[key_id] = asyncio.ensure_future(self._fetch(key_id))
+            task.add_done_callback(lambda _: self._fetching.pop(key_id, None))
+        return await asyncio.shield(task)
 
     def _remembered(self, key_id: str) -> PublicKey | None:
         hit = self._memory.get(key_id)
@@ -74,8 +85,14 @@ class KeyStore:
         key = actor_key(doc, key_id)
         if key is None:
             return None
-        async with self._sessions() as session:
+        async with self._writer() as session:
             await save_remote_actor(session, doc)
             await session.commit()
         self._remember(key, datetime.now(UTC))
         return key
+
+    def _writer(self):  # type: ignore[no-untyped-def]
+        """A session that reads and then writes: on SQLite it takes the write lock first, so
+        two saves at once wait for each other instead of failing with "database is locked"."""
+        engine = self._sessions.kw.get("bind")
+        return session_factory(engine, immediate=True)() if engine is not None else self._sessions()

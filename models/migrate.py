@@ -1,7 +1,7 @@
 """Schema migrations (Alembic), driven from code: no alembic.ini on disk.
 
 `upgrade` is on the server's start-up path, so an up-to-date database costs one connection
-and one query. Concurrent starters are safe: PostgreSQL serialises them with an advisory
+and one query, and Alembic itself is imported only when there is something to do. Concurrent starters are safe: PostgreSQL serialises them with an advisory
 lock, SQLite with an immediate (write-locked) transaction; either way the second one finds
 the schema at head and does nothing.
 """
@@ -9,16 +9,17 @@ the schema at head and does nothing.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from models.db import is_sqlite, make_engine
 
@@ -35,6 +36,8 @@ def _local_lock() -> asyncio.Lock:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration for our migrations (for `alembic` commands run from code)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url:
@@ -42,12 +45,24 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^revision(?:: str)? = ['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?:: [^=]+)? = ['\"](\w+)['\"]", re.M)
+
+
 @lru_cache(maxsize=1)
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise RuntimeError(f"no migrations found in {MIGRATIONS}")
-    return head
+    """The newest revision, read from the version files (the one no other revises)."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text()
+        if found := _REVISION.search(text):
+            revisions.add(found.group(1))
+        if down := _DOWN.search(text):
+            revised.add(down.group(1))
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"expected one head revision in {MIGRATIONS}, found {sorted(heads)}")
+    return heads.pop()
 
 
 def _engine(url: str) -> AsyncEngine:
@@ -55,10 +70,14 @@ def _engine(url: str) -> AsyncEngine:
 
 
 def _read_revision(connection: sa.Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _upgrade_on(connection: sa.Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

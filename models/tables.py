@@ -355,6 +355,21 @@ class Host(SQLModel, table=True):
     unavailable_since: datetime | None = _time(nullable=True)
     last_success_at: datetime | None = _time(nullable=True)
     blocked: bool = False
+    next_probe_at: datetime | None = _time(nullable=True)  # an unavailable host is tried again
+
+
+class OutboxActivity(SQLModel, table=True):
+    """An activity we publish, kept once for all of its deliveries (they name it by id)."""
+
+    __tablename__ = "outbox_activities"
+
+    id: int = _id()
+    uri: str = Field(max_length=2048, unique=True, index=True)
+    account_id: int = _account_ref()  # the sender, whose key signs
+    body: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
+    )
+    created_at: datetime = _time()
 
 
 class OAuthApp(SQLModel, table=True):

@@ -23,7 +23,7 @@ def account_to_actor(account: Account, urls: Urls) -> ActorFields:
         featured=urls.featured(name),
         featured_tags=urls.featured_tags(name),
         shared_inbox=urls.shared_inbox,
-        public_key_pem=account.public_key_pem,
+        public_key_pem=account.public_key_pem or "",
         key_id=urls.key_id(name),
         manually_approves_followers=account.locked,
         discoverable=account.discoverable,
@@ -50,10 +50,31 @@ def instance_actor_fields(account: Account, urls: Urls) -> ActorFields:
         following=None,
         featured=None,
         shared_inbox=urls.shared_inbox,
-        public_key_pem=account.public_key_pem,
+        public_key_pem=account.public_key_pem or "",
         key_id=urls.instance_key_id,
         manually_approves_followers=True,
         discoverable=False,
         indexable=False,
         published=account.created_at,
     )
+
+
+def actor_id(account: Account, urls: Urls) -> str:
+    """The ActivityPub id of any account: ours from the URL scheme, a remote one as cached."""
+    if account.local:
+        return urls.actor(account.username)
+    if not account.uri:
+        raise ValueError(f"remote account {account.id} has no uri")
+    return account.uri
+
+
+def profile_url(account: Account, urls: Urls) -> str:
+    """Where a person's profile page is, for links in content."""
+    if account.local:
+        return urls.profile(account.username)
+    return account.url or actor_id(account, urls)
+
+
+def acct(account: Account, domain: str) -> str:
+    """`user@domain` of any account (`domain` is ours)."""
+    return f"{account.username}@{account.domain or domain}"

@@ -1,61 +1,107 @@
-"""Local statuses as notes and activities: models to ActivityStreams."""
+"""Local statuses as notes: models to ActivityStreams."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from activitypub.vocab import PUBLIC
-from models.tables import Account, Status
+from models.tables import Account, MediaAttachment, Status, Tag
+from outbox.activities import create
+from outbox.actors import acct, actor_id
 from outbox.urls import Urls
 
 
-def _iso(dt) -> str:  # type: ignore[no-untyped-def]
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso(moment: datetime) -> str:
+    """Mastodon's ActivityPub time form: `2024-01-01T12:00:00Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def addressing(visibility: str, followers: str) -> tuple[list[str], list[str]]:
-    """`to` and `cc` as Mastodon sets them for each visibility (mentions are added by the caller)."""
+def addressing(visibility: str, followers: str, mentioned: Iterable[str] = ()
+               ) -> tuple[list[str], list[str]]:
+    """`to` and `cc` as Mastodon sets them for each visibility; mentioned actors go to `cc`,
+    or to `to` for direct messages."""
+    others = [uri for uri in dict.fromkeys(mentioned)]
     if visibility == "public":
-        return [PUBLIC], [followers]
+        return [PUBLIC], [followers, *others]
     if visibility == "unlisted":
-        return [followers], [PUBLIC]
+        return [followers], [PUBLIC, *others]
     if visibility == "private":
-        return [followers], []
-    return [], []
+        return [followers], others
+    return others, []
 
 
-def status_to_note(status: Status, author: Account, urls: Urls) -> dict[str, Any]:
-    to, cc = addressing(status.visibility, urls.followers(author.username))
+def media_to_document(media: MediaAttachment, urls: Urls) -> dict[str, Any]:
+    """An attachment as Mastodon sends one: absolute `url`, alt text as `name`."""
+    url = urls.media(media.file_path) if media.file_path else media.remote_url
+    document: dict[str, Any] = {
+        "type": "Document",
+        "mediaType": media.mime_type,
+        "url": url,
+        "name": media.description or None,
+        "blurhash": media.blurhash,
+        "focalPoint": [media.focus_x, media.focus_y],
+    }
+    if media.width and media.height:
+        document["width"] = media.width
+        document["height"] = media.height
+    return document
+
+
+def mention_tag(account: Account, urls: Urls, domain: str) -> dict[str, str]:
+    return {"type": "Mention", "href": actor_id(account, urls), "name": "@" + acct(account, domain)}
+
+
+def hashtag_tag(name: str, urls: Urls) -> dict[str, str]:
+    return {"type": "Hashtag", "href": urls.tag(name.lower()), "name": "#" + name}
+
+
+def _tag_name(tag: Tag | str) -> str:
+    return tag if isinstance(tag, str) else tag.name
+
+
+def status_to_note(
+    status: Status, author: Account, urls: Urls, *, mentions: Sequence[Account] = (),
+    tags: Sequence[Tag | str] = (), media: Sequence[MediaAttachment] = (),
+    in_reply_to: Status | None = None, domain: str | None = None,
+) -> dict[str, Any]:
+    """The `Note` of a local status (without `@context`); `domain` is ours, for `@user@domain`
+    names in `tag` (it defaults to the host of `urls`)."""
+    domain = domain or urls.base.split("://", 1)[-1]
+    mentioned = [actor_id(account, urls) for account in mentions]
+    to, cc = addressing(status.visibility, urls.followers(author.username), mentioned)
     note: dict[str, Any] = {
         "id": status.uri,
         "type": "Note",
         "summary": status.spoiler_text or None,
-        "inReplyTo": None,
-        "published": _iso(status.created_at),
+        "inReplyTo": in_reply_to.uri if in_reply_to is not None else status.in_reply_to_uri,
+        "published": iso(status.created_at),
         "url": status.url or status.uri,
-        "attributedTo": urls.actor(author.username),
+        "attributedTo": actor_id(author, urls),
         "to": to,
         "cc": cc,
-        "sensitive": bool(status.sensitive),
+        "sensitive": bool(status.sensitive or status.spoiler_text),
+        "conversation": status.conversation,
+        "context": status.conversation,
         "content": status.content,
-        "attachment": [],
-        "tag": [],
+        "attachment": [media_to_document(m, urls) for m in sorted(media, key=_position)],
+        "tag": [mention_tag(a, urls, domain) for a in mentions]
+        + [hashtag_tag(_tag_name(t), urls) for t in tags],
+        "replies": {"id": status.uri + "/replies", "type": "Collection",
+                    "first": status.uri + "/replies?page=true"},
     }
     if status.language:
         note["contentMap"] = {status.language: status.content}
     if status.edited_at:
-        note["updated"] = _iso(status.edited_at)
+        note["updated"] = iso(status.edited_at)
     return note
 
 
-def status_to_create(status: Status, author: Account, urls: Urls) -> dict[str, Any]:
-    note = status_to_note(status, author, urls)
-    return {
-        "id": status.uri + "/activity",
-        "type": "Create",
-        "actor": note["attributedTo"],
-        "published": note["published"],
-        "to": note["to"],
-        "cc": note["cc"],
-        "object": note,
-    }
+def _position(media: MediaAttachment) -> tuple[int, int]:
+    return media.position, media.id
+
+
+def status_to_create(status: Status, author: Account, urls: Urls, **related: Any) -> dict[str, Any]:
+    """The `Create` of a status, as served in outboxes (`related` as for `status_to_note`)."""
+    return create(status_to_note(status, author, urls, **related), context=False)

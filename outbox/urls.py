@@ -39,6 +39,13 @@ class Urls:
     def status(self, username: str, status_id: int) -> str:
         return f"{self.actor(username)}/statuses/{status_id}"
 
+    def tag(self, name: str) -> str:
+        return f"{self.base}/tags/{name}"
+
+    def media(self, path: str) -> str:
+        """A local media file, by its path under the media directory."""
+        return f"{self.base}/media/{path.lstrip('/')}"
+
     @property
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"

@@ -86,3 +86,11 @@ async def test_processes_starting_at_once_all_succeed(database_url: str) -> None
     for child, (_, stderr) in zip(children, results, strict=False):
         assert child.returncode == 0, stderr.decode()
     assert await current_revision(database_url) == head_revision()
+
+
+def test_head_revision_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from models.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,1 @@
+"""One module per family of activities; each handler takes (ctx, session, activity, actor)."""

@@ -1,0 +1,81 @@
+"""Like and Flag, and the undoing of likes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activitypub.vocab import id_of, ids_of, object_id, type_of
+from inbox.handlers.common import by_uri
+from inbox.resolve import get_status, is_local, local_account
+from inbox.sanitize import plain_text
+from models.tables import Account, Favourite, Notification, Report, Status
+from outbox.context import Context
+
+MAX_COMMENT = 5000
+
+
+async def _favourite_of(session: AsyncSession, account_id: int, status_id: int) -> Favourite | None:
+    query = select(Favourite).where(Favourite.account_id == account_id,
+                                    Favourite.status_id == status_id)
+    return (await session.exec(query)).first()
+
+
+async def on_like(ctx: Context, session: AsyncSession, activity: dict[str, Any],
+                  actor: Account) -> None:
+    """A like of a local post: a favourite and a notification for its author."""
+    status = await get_status(session, object_id(activity) or "")
+    if status is None or not status.local or status.deleted_at is not None:
+        return
+    if await _favourite_of(session, actor.id, status.id) is not None:
+        return
+    session.add(Favourite(account_id=actor.id, status_id=status.id, uri=activity.get("id")))
+    session.add(Notification(account_id=status.account_id, from_account_id=actor.id,
+                             type="favourite", status_id=status.id))
+
+
+async def undo_like(ctx: Context, session: AsyncSession, inner: Any, actor: Account) -> bool:
+    favourite = await by_uri(session, Favourite, id_of(inner), actor.id)
+    if favourite is None and isinstance(inner, dict) and "Like" in type_of(inner):
+        status = await get_status(session, object_id(inner) or "")
+        favourite = await _favourite_of(session, actor.id, status.id) if status else None
+    if favourite is None:
+        return False
+    await session.delete(favourite)
+    return True
+
+
+async def _reported(ctx: Context, session: AsyncSession,
+                    uris: list[str]) -> tuple[list[Account], list[Status]]:
+    accounts: list[Account] = []
+    statuses: list[Status] = []
+    for uri in uris:
+        if not is_local(ctx, uri):
+            continue
+        account = await local_account(ctx, session, uri)
+        status = None if account else await get_status(session, uri)
+        if account is not None:
+            accounts.append(account)
+        elif status is not None:
+            statuses.append(status)
+    return accounts, statuses
+
+
+async def on_flag(ctx: Context, session: AsyncSession, activity: dict[str, Any],
+                  actor: Account) -> None:
+    """A report about a local account (and some of its posts), kept for the moderators."""
+    uri = activity.get("id")
+    if uri and (await session.exec(select(Report.id).where(Report.uri == uri))).first():
+        return
+    accounts, statuses = await _reported(ctx, session, ids_of(activity.get("object")))
+    target_id = accounts[0].id if accounts else statuses[0].account_id if statuses else None
+    if target_id is None:
+        return
+    content = activity.get("content") if isinstance(activity.get("content"), str) else ""
+    session.add(Report(
+        account_id=actor.id, target_account_id=target_id, uri=uri,
+        status_ids=[s.id for s in statuses if s.account_id == target_id],
+        comment=plain_text(content)[:MAX_COMMENT],
+    ))

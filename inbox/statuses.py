@@ -1,0 +1,173 @@
+"""Storing remote posts: a status with its media, mentions and hashtags; edits; tombstones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activitypub.vocab import type_of
+from inbox.notes import POST_TYPES, MediaFields, NoteFields, note_to_fields
+from inbox.resolve import ResolveError, get_status, is_local, local_account
+from models.ids import new_id
+from models.remote import get_account_by_uri
+from models.tables import (
+    Account,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Status,
+    StatusEdit,
+    StatusTag,
+    Tag,
+)
+from outbox.context import Context
+
+
+def status_id_for(published: datetime | None) -> int:
+    """Back-dated ids keep timelines in publication order; never from the future."""
+    now = datetime.now(UTC)
+    return new_id(published) if published is not None and published < now else new_id()
+
+
+async def store_status(
+    ctx: Context, session: AsyncSession, obj: dict[str, Any], author: Account
+) -> Status:
+    """Store a post by `author` (its origin already checked) with everything it carries."""
+    if not type_of(obj) & POST_TYPES:
+        raise ResolveError(f"{obj.get('id')} is not a post")
+    fields = note_to_fields(obj, followers_url=author.followers_url)
+    parent = await get_status(session, fields.in_reply_to_uri) if fields.in_reply_to_uri else None
+    status = Status(
+        id=status_id_for(fields.published), uri=fields.uri, url=fields.url, account_id=author.id,
+        local=False, content=fields.content, spoiler_text=fields.spoiler_text,
+        sensitive=fields.sensitive, visibility=fields.visibility, language=fields.language,
+        in_reply_to_uri=fields.in_reply_to_uri,
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        conversation=fields.conversation, poll=fields.poll,
+        created_at=min(fields.published or datetime.now(UTC), datetime.now(UTC)),
+    )
+    session.add(status)
+    await session.flush()
+    await _add_media(session, status, fields.media)
+    await _add_tags(session, status, fields.hashtags)
+    for account in await _add_mentions(ctx, session, status, fields.mentions):
+        if account.local and account.id != author.id:
+            session.add(Notification(account_id=account.id, from_account_id=author.id,
+                                     type="mention", status_id=status.id))
+    await session.flush()
+    return status
+
+
+async def _add_media(session: AsyncSession, status: Status, media: list[MediaFields]) -> None:
+    for position, item in enumerate(media):
+        session.add(MediaAttachment(
+            account_id=status.account_id, status_id=status.id, type=item.type,
+            mime_type=item.mime_type, remote_url=item.remote_url, description=item.description,
+            blurhash=item.blurhash, width=item.width, height=item.height,
+            focus_x=item.focus_x, focus_y=item.focus_y, state="ready", position=position,
+        ))
+
+
+async def _mentioned(ctx: Context, session: AsyncSession, uri: str) -> Account | None:
+    """The account a mention names: ours, or a remote one already known (never fetched here)."""
+    if is_local(ctx, uri):
+        return await local_account(ctx, session, uri)
+    return await get_account_by_uri(session, uri)
+
+
+async def _add_mentions(
+    ctx: Context, session: AsyncSession, status: Status, uris: list[str]
+) -> list[Account]:
+    """Mention rows for the accounts we know; those accounts."""
+    have = set((await session.exec(
+        select(Mention.account_id).where(Mention.status_id == status.id))).all())
+    found: list[Account] = []
+    for uri in uris:
+        account = await _mentioned(ctx, session, uri)
+        if account is None or account.id in have:
+            continue
+        have.add(account.id)
+        session.add(Mention(status_id=status.id, account_id=account.id))
+        found.append(account)
+    return found
+
+
+async def tag_named(session: AsyncSession, name: str) -> Tag:
+    """The hashtag `name` (any letter case), made on first use."""
+    query = select(Tag).where(sa.func.lower(Tag.name) == name.lower())
+    found = (await session.exec(query)).first()
+    if found is not None:
+        return found
+    tag = Tag(name=name)
+    try:
+        async with session.begin_nested():
+            session.add(tag)
+    except IntegrityError:  # made meanwhile by another worker
+        return (await session.exec(query)).one()
+    return tag
+
+
+async def _add_tags(session: AsyncSession, status: Status, names: list[str]) -> None:
+    have = set((await session.exec(
+        select(StatusTag.tag_id).where(StatusTag.status_id == status.id))).all())
+    for name in names:
+        tag = await tag_named(session, name)
+        if tag.id not in have:
+            have.add(tag.id)
+            session.add(StatusTag(status_id=status.id, tag_id=tag.id))
+
+
+async def _media_snapshot(session: AsyncSession, status: Status) -> list[dict[str, Any]]:
+    rows = await session.exec(select(MediaAttachment).where(
+        MediaAttachment.status_id == status.id).order_by(MediaAttachment.position))
+    return [{"url": m.remote_url, "description": m.description, "blurhash": m.blurhash}
+            for m in rows]
+
+
+def _is_newer(fields: NoteFields, status: Status) -> bool:
+    if fields.updated is None:
+        return False
+    last = status.edited_at or status.created_at
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    return fields.updated > last
+
+
+async def edit_status(
+    ctx: Context, session: AsyncSession, status: Status, obj: dict[str, Any], author: Account
+) -> bool:
+    """Apply an edit when its `updated` is later than the last one; the old version is kept."""
+    fields = note_to_fields(obj, followers_url=author.followers_url)
+    if not _is_newer(fields, status):
+        return False
+    session.add(StatusEdit(
+        status_id=status.id, content=status.content, spoiler_text=status.spoiler_text,
+        sensitive=status.sensitive, media=await _media_snapshot(session, status),
+        created_at=status.edited_at or status.created_at,
+    ))
+    status.content, status.spoiler_text = fields.content, fields.spoiler_text
+    status.sensitive, status.language = fields.sensitive, fields.language
+    status.poll, status.edited_at = fields.poll or status.poll, fields.updated
+    await session.exec(sa.delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
+    await _add_media(session, status, fields.media)
+    await _add_tags(session, status, fields.hashtags)
+    await _add_mentions(ctx, session, status, fields.mentions)
+    session.add(status)
+    await session.flush()
+    return True
+
+
+async def tombstone(session: AsyncSession, status: Status) -> None:
+    """Mark a status deleted and drop what it showed; boosts of it go entirely."""
+    status.deleted_at = datetime.now(UTC)
+    status.content, status.spoiler_text, status.poll = "", "", None
+    session.add(status)
+    await session.exec(sa.delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
+    await session.exec(sa.delete(Status).where(Status.reblog_of_id == status.id))
+    await session.exec(sa.delete(Notification).where(Notification.status_id == status.id))
+    await session.flush()

@@ -1,0 +1,311 @@
+"""Local actions on statuses: post, edit, delete, favourite, reblog (and, re-exported from
+`outbox.relations`, the actions between accounts).
+
+Each action is one transaction: it writes the rows, enqueues deliveries in the same session,
+commits, and wakes the delivery worker. Local recipients get their notifications directly.
+Resolving `@user@domain` to accounts is the caller's work: actions take `Account`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.ids import new_id
+from models.tables import (
+    Account,
+    Favourite,
+    MediaAttachment,
+    Mention,
+    Status,
+    StatusEdit,
+    StatusTag,
+    Tag,
+)
+from models.types import utcnow
+from outbox import activities
+from outbox.actors import actor_id
+from outbox.content import text_to_html
+from outbox.context import Context
+from outbox.deliver import publish
+from outbox.notes import addressing, iso
+from outbox.relations import (
+    accept_follow_request,
+    block,
+    done,
+    follow,
+    notify,
+    reject_follow_request,
+    send_accept,
+    unblock,
+    unfollow,
+    update_profile,
+)
+from outbox.rendering import mentioned_accounts, render_note, status_media
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+__all__ = [
+    "accept_follow_request", "block", "delete_status", "edit_status", "favourite", "follow",
+    "post_status", "reblog", "reject_follow_request", "send_accept", "unblock", "unfavourite",
+    "unfollow", "unreblog", "update_profile",
+]
+
+
+async def _author(session: AsyncSession, status: Status) -> Account:
+    author = await session.get(Account, status.account_id)
+    assert author is not None  # the foreign key holds it
+    return author
+
+
+async def _tag_rows(session: AsyncSession, names: list[str]) -> list[Tag]:
+    rows = []
+    for name in names:
+        query = select(Tag).where(sa.func.lower(Tag.name) == name.lower())
+        tag = (await session.exec(query)).first()
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+            await session.flush()
+        rows.append(tag)
+    return rows
+
+
+async def _link(session: AsyncSession, status: Status, mentions: Sequence[Account],
+                tags: list[Tag]) -> None:
+    """Mention and StatusTag rows for those the status does not have yet."""
+    have = {a.id for a in await mentioned_accounts(session, status.id)}
+    for account in mentions:
+        if account.id not in have:
+            session.add(Mention(status_id=status.id, account_id=account.id))
+            have.add(account.id)
+    tagged = set((await session.exec(
+        select(StatusTag.tag_id).where(StatusTag.status_id == status.id))).all())
+    for tag in tags:
+        if tag.id not in tagged:
+            session.add(StatusTag(status_id=status.id, tag_id=tag.id))
+            tagged.add(tag.id)
+    await session.flush()
+
+
+async def _deliver_status(ctx: Context, session: AsyncSession, activity: dict, status: Status,
+                          author: Account, mentions: Sequence[Account]) -> int:
+    """Send a status's activity to whom its visibility reaches: followers unless direct,
+    and every mentioned account."""
+    return await publish(ctx, session, activity, sender=author,
+                         followers=status.visibility != "direct", recipients=mentions)
+
+
+async def post_status(
+    ctx: Context, session: AsyncSession, account: Account, *, text: str,
+    visibility: str = "public", spoiler_text: str = "", sensitive: bool = False,
+    language: str | None = None, in_reply_to: Status | None = None,
+    media: Sequence[MediaAttachment] = (), mentions: Sequence[Account] = (),
+) -> Status:
+    """Post a status (a reply also mentions the parent's author) and send its `Create`."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}")
+    mentions = list(mentions)
+    if in_reply_to is not None:
+        parent_author = await _author(session, in_reply_to)
+        if parent_author.id != account.id and all(a.id != parent_author.id for a in mentions):
+            mentions.append(parent_author)
+    content = text_to_html(text, mentions=mentions, urls=ctx.urls, domain=ctx.domain)
+    status_id = new_id()
+    status = Status(
+        id=status_id, uri=ctx.urls.status(account.username, status_id),
+        url=f"{ctx.urls.profile(account.username)}/{status_id}", account_id=account.id,
+        local=True, content=content.html, text=text, spoiler_text=spoiler_text,
+        sensitive=sensitive or bool(spoiler_text), visibility=visibility, language=language,
+    )
+    _thread(ctx, status, in_reply_to)
+    session.add(status)
+    await session.flush()
+    for position, item in enumerate(media):
+        item.status_id, item.position = status.id, position
+        session.add(item)
+    await _link(session, status, mentions, await _tag_rows(session, content.tags))
+    for account_mentioned in mentions:
+        notify(session, account_mentioned, account, "mention", status.id)
+    note = await render_note(session, status, account, ctx.urls, ctx.domain)
+    await _deliver_status(ctx, session, activities.create(note), status, account, mentions)
+    await done(ctx, session)
+    return status
+
+
+def _thread(ctx: Context, status: Status, parent: Status | None) -> None:
+    """Set the reply fields and the conversation (the parent's, or a new one)."""
+    if parent is None:
+        day = utcnow().strftime("%Y-%m-%d")
+        status.conversation = f"tag:{ctx.domain},{day}:objectId={status.id}:objectType=Conversation"
+        return
+    status.in_reply_to_id = parent.id
+    status.in_reply_to_account_id = parent.account_id
+    status.in_reply_to_uri = parent.uri
+    status.conversation = parent.conversation or parent.uri
+
+
+async def edit_status(
+    ctx: Context, session: AsyncSession, status: Status, *, text: str,
+    spoiler_text: str | None = None, sensitive: bool | None = None,
+    media: Sequence[MediaAttachment] | None = None, mentions: Sequence[Account] = (),
+) -> Status:
+    """Edit a local status, keeping the old version as a StatusEdit; sends an `Update`."""
+    author = await _author(session, status)
+    old_media = await status_media(session, status.id)
+    session.add(StatusEdit(status_id=status.id, content=status.content,
+                           spoiler_text=status.spoiler_text, sensitive=status.sensitive,
+                           media=[{"id": str(m.id), "description": m.description}
+                                  for m in old_media]))
+    mentions = [*await mentioned_accounts(session, status.id), *mentions]
+    content = text_to_html(text, mentions=mentions, urls=ctx.urls, domain=ctx.domain)
+    status.text, status.content = text, content.html
+    if spoiler_text is not None:
+        status.spoiler_text = spoiler_text
+    if sensitive is not None or spoiler_text is not None:
+        status.sensitive = bool(sensitive) or bool(status.spoiler_text)
+    status.edited_at = _later(utcnow(), status.edited_at or status.created_at)
+    if media is not None:
+        _replace_media(session, old_media, media, status)
+    session.add(status)
+    await session.flush()
+    await _link(session, status, mentions, await _tag_rows(session, content.tags))
+    note = await render_note(session, status, author, ctx.urls, ctx.domain)
+    activity = activities.update_note(note, status.edited_at)
+    await _deliver_status(ctx, session, activity, status, author, mentions)
+    await done(ctx, session)
+    return status
+
+
+def _later(now: datetime, last: datetime) -> datetime:
+    """`now`, or a second after `last` when that is not later to the second (the wire form)."""
+    if now.replace(microsecond=0) > last.replace(microsecond=0):
+        return now
+    return last.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _replace_media(session: AsyncSession, old: list[MediaAttachment],
+                   new: Sequence[MediaAttachment], status: Status) -> None:
+    keep = {m.id for m in new}
+    for item in old:
+        if item.id not in keep:
+            item.status_id = None
+            session.add(item)
+    for position, item in enumerate(new):
+        item.status_id, item.position = status.id, position
+        session.add(item)
+
+
+async def delete_status(ctx: Context, session: AsyncSession, status: Status) -> Status:
+    """Soft-delete a local status and send a `Delete` with a `Tombstone` to whom it reached."""
+    author = await _author(session, status)
+    if status.reblog_of_id is not None:
+        raise ValueError("a boost is undone with unreblog")
+    mentions = await mentioned_accounts(session, status.id)
+    status.deleted_at = utcnow()
+    session.add(status)
+    me = actor_id(author, ctx.urls)
+    to, cc = addressing(status.visibility, ctx.urls.followers(author.username),
+                        [actor_id(a, ctx.urls) for a in mentions])
+    activity = activities.delete_note(status.uri, me, to, cc)
+    await _deliver_status(ctx, session, activity, status, author, mentions)
+    await done(ctx, session)
+    return status
+
+
+async def favourite(ctx: Context, session: AsyncSession, account: Account, status: Status
+                    ) -> Favourite:
+    """Like a status: a `Like` to its remote author, or a notification to a local one."""
+    existing = (await session.exec(select(Favourite).where(
+        Favourite.account_id == account.id, Favourite.status_id == status.id))).first()
+    if existing is not None:
+        return existing
+    author = await _author(session, status)
+    row = Favourite(id=new_id(), account_id=account.id, status_id=status.id)
+    row.uri = f"{actor_id(account, ctx.urls)}#likes/{row.id}"
+    session.add(row)
+    notify(session, author, account, "favourite", status.id)
+    await session.flush()
+    if not author.local:
+        activity = activities.like(row.uri, actor_id(account, ctx.urls), status.uri)
+        await publish(ctx, session, activity, sender=account, followers=False, recipients=[author])
+    await done(ctx, session)
+    return row
+
+
+async def unfavourite(ctx: Context, session: AsyncSession, account: Account, status: Status
+                      ) -> bool:
+    row = (await session.exec(select(Favourite).where(
+        Favourite.account_id == account.id, Favourite.status_id == status.id))).first()
+    if row is None:
+        return False
+    author = await _author(session, status)
+    if not author.local:
+        me = actor_id(account, ctx.urls)
+        inner = activities.like(row.uri or f"{me}#likes/{row.id}", me, status.uri)
+        await publish(ctx, session, activities.undo(inner["id"] + "/undo", me, inner),
+                      sender=account, followers=False, recipients=[author])
+    await session.delete(row)
+    await done(ctx, session)
+    return True
+
+
+def _boost_addressing(visibility: str, followers: str, author: str) -> tuple[list[str], list[str]]:
+    to, cc = addressing(visibility, followers)
+    return to, [*cc, author]
+
+
+async def reblog(ctx: Context, session: AsyncSession, account: Account, status: Status,
+                 *, visibility: str = "public") -> Status:
+    """Boost a public or unlisted status: an `Announce` to followers and the author."""
+    if status.visibility not in ("public", "unlisted") or status.deleted_at is not None:
+        raise ValueError("only public and unlisted statuses can be boosted")
+    existing = await _boost_of(session, account, status)
+    if existing is not None:
+        return existing
+    author = await _author(session, status)
+    boost_id = new_id()
+    uri = ctx.urls.status(account.username, boost_id) + "/activity"
+    visibility = "unlisted" if "unlisted" in (visibility, status.visibility) else "public"
+    boost = Status(id=boost_id, uri=uri, url=uri, account_id=account.id, local=True,
+                   visibility=visibility, reblog_of_id=status.id)
+    session.add(boost)
+    notify(session, author, account, "reblog", status.id)
+    await session.flush()
+    await publish(ctx, session, _announce(ctx, account, boost, status, author),
+                  sender=account, recipients=[author])
+    await done(ctx, session)
+    return boost
+
+
+def _announce(ctx: Context, account: Account, boost: Status, status: Status, author: Account
+              ) -> dict:
+    to, cc = _boost_addressing(boost.visibility, ctx.urls.followers(account.username),
+                               actor_id(author, ctx.urls))
+    return activities.announce(boost.uri, actor_id(account, ctx.urls), status.uri,
+                               published=iso(boost.created_at), to=to, cc=cc)
+
+
+async def _boost_of(session: AsyncSession, account: Account, status: Status) -> Status | None:
+    query = select(Status).where(Status.account_id == account.id,
+                                 Status.reblog_of_id == status.id)
+    return (await session.exec(query)).first()
+
+
+async def unreblog(ctx: Context, session: AsyncSession, account: Account, status: Status) -> bool:
+    """Undo a boost: the boost row goes, an `Undo` of the `Announce` goes out."""
+    boost = await _boost_of(session, account, status)
+    if boost is None:
+        return False
+    author = await _author(session, status)
+    inner = _announce(ctx, account, boost, status, author)
+    activity = activities.undo(boost.uri + "/undo", actor_id(account, ctx.urls), inner)
+    activity["to"], activity["cc"] = inner["to"], inner["cc"]
+    await publish(ctx, session, activity, sender=account, recipients=[author])
+    await session.delete(boost)
+    await done(ctx, session)
+    return True

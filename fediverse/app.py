@@ -7,7 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
+from fediverse.api.errors import ApiError, handle_api_error
+from fediverse.api.ratelimit import RateLimitMiddleware
+from fediverse.api.router import api_routes
 from fediverse.routes import collections, federation, media, objects, wellknown
 from fediverse.settings import Settings
 from fediverse.state import AppState
@@ -35,8 +40,19 @@ def create_app(settings: Settings, *, run_workers: bool = True) -> Starlette:
             stop.set()
             if task is not None:
                 await task
+            from fediverse.media.uploads import wait_for_processing
+
+            await wait_for_processing()
             await state.close()
 
     routes = wellknown.routes + federation.routes + collections.routes + objects.routes
-    routes += media.routes
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes += media.routes + api_routes()
+    middleware = [
+        # browser apps (Elk, Phanpy) call the API and token endpoints from other origins
+        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
+                   expose_headers=["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                   "X-RateLimit-Reset"]),
+        Middleware(RateLimitMiddleware),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
+                     exception_handlers={ApiError: handle_api_error})

@@ -28,8 +28,10 @@ ENV = {
     "FEDIVERSE_ALLOW_PRIVATE_NETWORKS": "allow_private_networks",
     "FEDIVERSE_AUTHORIZED_FETCH": "authorized_fetch",
     "FEDIVERSE_OPEN_REGISTRATIONS": "open_registrations",
+    "FEDIVERSE_PASSWORD_GRANT": "password_grant",
 }
-_BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations"}
+_BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations",
+             "password_grant"}
 
 
 class SettingsError(Exception):
@@ -51,6 +53,7 @@ class Settings:
     allow_private_networks: bool = False
     authorized_fetch: bool = False
     open_registrations: bool = False
+    password_grant: bool = True  # OAuth `grant_type=password` (toot's login_cli uses it)
     software_version: str = field(default="0.1.0", compare=False)
 
     @property

@@ -25,7 +25,8 @@ class AppState:
     settings: Settings
     urls: Urls
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: async_sessionmaker[AsyncSession]  # reads, and writes that don't read first
+    writer: async_sessionmaker[AsyncSession]  # transactions that read, then write
     fetcher: Fetcher
     keys: KeyStore
     instance_private_key_pem: str
@@ -40,8 +41,10 @@ class AppState:
         engine = make_engine(settings.effective_database_url)
         await check_connection(engine)
         sessions = session_factory(engine)
-        # immediate: on SQLite two processes starting at once must not both create it
-        async with session_factory(engine, immediate=True)() as session:
+        # SQLite: these take the write lock when they begin, so a transaction that reads and
+        # then writes never fails with "database is locked" because another wrote meanwhile
+        writer = session_factory(engine, immediate=True)
+        async with writer() as session:
             instance = await get_or_create_instance_actor(session)
             await session.commit()
         urls = Urls(settings.base_url)
@@ -57,6 +60,7 @@ class AppState:
             urls=urls,
             engine=engine,
             sessions=sessions,
+            writer=writer,
             fetcher=fetcher,
             keys=KeyStore(sessions, fetcher),
             instance_private_key_pem=instance.private_key_pem or "",

@@ -54,6 +54,11 @@ class Account(SQLModel, table=True):
     domain: str = Field(default="", max_length=255)  # "" for local accounts
     display_name: str = Field(default="", sa_type=sa.Text)
     note: str = Field(default="", sa_type=sa.Text)  # HTML
+    note_text: str = Field(default="", sa_type=sa.Text)  # the note as typed (local accounts)
+    # posting defaults a client reads in `source` (local accounts)
+    default_privacy: str = Field(default="public", max_length=16)
+    default_sensitive: bool = False
+    default_language: str | None = Field(default=None, max_length=16)
     email: str | None = Field(default=None, max_length=320, unique=True, index=True)
     password_hash: str | None = Field(default=None, max_length=255)
     is_admin: bool = False
@@ -296,6 +301,7 @@ class Mute(SQLModel, table=True):
     account_id: int = _account_ref()
     target_account_id: int = _account_ref()
     notifications: bool = True
+    expires_at: datetime | None = _time(nullable=True)  # None: until unmuted
     created_at: datetime = _time()
 
 
@@ -402,6 +408,43 @@ class OAuthToken(SQLModel, table=True):
     last_used_at: datetime | None = _time(nullable=True)
 
 
+class OAuthCode(SQLModel, table=True):
+    """An authorization code from `/oauth/authorize`: single use, short-lived; only its
+    SHA-256 is kept."""
+
+    __tablename__ = "oauth_codes"
+
+    id: int = _id()
+    code_sha256: str = Field(max_length=64, unique=True, index=True)  # hex
+    app_id: int = Field(
+        sa_column_args=[sa.ForeignKey("oauth_apps.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger, nullable=False, index=True,
+    )
+    account_id: int = _account_ref(index=True)
+    redirect_uri: str = Field(max_length=2048)
+    scopes: str = Field(max_length=1024)
+    code_challenge: str | None = Field(default=None, max_length=128)  # PKCE, S256 only
+    token_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # what it was exchanged for
+    created_at: datetime = _time()
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)
+
+
+class Marker(SQLModel, table=True):
+    """Where an account stopped reading a timeline (`home` or `notifications`)."""
+
+    __tablename__ = "markers"
+    __table_args__ = (sa.Index("uq_markers_account_id_timeline", "account_id", "timeline",
+                               unique=True),)
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    timeline: str = Field(max_length=32)
+    last_read_id: int = Field(sa_type=sa.BigInteger)
+    version: int = 0  # counts the updates, as Mastodon's lock_version
+    updated_at: datetime = _time()
+
+
 class Job(SQLModel, table=True):
     """A unit of background work in the durable queue (see `models.queue`)."""
 
@@ -427,3 +470,19 @@ class Job(SQLModel, table=True):
     dedupe_key: str | None = Field(default=None, max_length=512)
     created_at: datetime = _time()
     finished_at: datetime | None = _time(nullable=True)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's `Idempotency-Key` on a status it posted: the same key within an hour
+    answers the same status instead of posting again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        sa.Index("uq_idempotency_keys_account_id_key", "account_id", "key", unique=True),
+    )
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    key: str = Field(max_length=255)
+    status_id: int = _status_ref()
+    created_at: datetime = _time()

@@ -51,7 +51,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 __all__ = [
     "accept_follow_request", "block", "delete_status", "edit_status", "favourite", "follow",
-    "post_status", "reblog", "reject_follow_request", "send_accept", "unblock", "unfavourite",
+    "move_account", "post_status", "reblog", "reject_follow_request", "send_accept", "unblock", "unfavourite",
     "unfollow", "unreblog", "update_profile",
 ]
 
@@ -309,3 +309,20 @@ async def unreblog(ctx: Context, session: AsyncSession, account: Account, status
     await session.delete(boost)
     await done(ctx, session)
     return True
+
+
+async def move_account(ctx: Context, session: AsyncSession, account: Account, target: Account
+                       ) -> Account:
+    """Move `account` to `target`, which must name it in `alsoKnownAs` (the caller fetches a
+    remote target afresh): a `Move` to the followers, whose servers move their follows."""
+    me = actor_id(account, ctx.urls)
+    if target.id == account.id or me not in (target.also_known_as or []):
+        raise ValueError("the new account must list this one in alsoKnownAs")
+    account.moved_to_account_id = target.id
+    session.add(account)
+    await session.flush()
+    activity = activities.move(f"{me}#moves/{target.id}", me, actor_id(target, ctx.urls),
+                               to=[ctx.urls.followers(account.username)])
+    await publish(ctx, session, activity, sender=account)
+    await done(ctx, session)
+    return account

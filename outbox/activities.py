@@ -87,6 +87,11 @@ def block(id: str, actor: str, target: str) -> Activity:
     return _activity(id, "Block", actor, target)
 
 
+def move(id: str, actor: str, target: str, *, to: list[str]) -> Activity:
+    """`Move` of an account (the actor itself) to `target`, which names it in `alsoKnownAs`."""
+    return _activity(id, "Move", actor, actor, target=target, to=to)
+
+
 def update_actor(actor_doc: dict[str, Any], updated: datetime) -> Activity:
     """`Update` of our actor (profile or key changed), to the public."""
     actor = {k: v for k, v in actor_doc.items() if k != "@context"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from activitypub.actor import ActorFields
 from models.tables import Account
 from outbox.urls import Urls
 
 
-def account_to_actor(account: Account, urls: Urls) -> ActorFields:
+def account_to_actor(account: Account, urls: Urls, *, moved_to: str | None = None) -> ActorFields:
     name = account.username
     return ActorFields(
         id=urls.actor(name),
@@ -31,6 +33,7 @@ def account_to_actor(account: Account, urls: Urls) -> ActorFields:
         published=account.created_at,
         fields=[(f.get("name", ""), f.get("value", "")) for f in (account.fields or [])],
         also_known_as=list(account.also_known_as or []),
+        moved_to=moved_to,
     )
 
 
@@ -78,3 +81,9 @@ def profile_url(account: Account, urls: Urls) -> str:
 def acct(account: Account, domain: str) -> str:
     """`user@domain` of any account (`domain` is ours)."""
     return f"{account.username}@{account.domain or domain}"
+
+
+async def load_actor_fields(session: AsyncSession, account: Account, urls: Urls) -> ActorFields:
+    """The actor of a local account, with `movedTo` read from the account it moved to."""
+    moved = await session.get(Account, account.moved_to_account_id) if account.moved_to_account_id else None
+    return account_to_actor(account, urls, moved_to=actor_id(moved, urls) if moved else None)

@@ -18,7 +18,7 @@ from models.ids import new_id
 from models.tables import Account, Block, Follow, Notification
 from models.types import utcnow
 from outbox import activities
-from outbox.actors import account_to_actor, actor_id
+from outbox.actors import actor_id, load_actor_fields
 from outbox.content import text_to_html
 from outbox.context import Context
 from outbox.deliver import publish
@@ -186,7 +186,7 @@ async def update_profile(ctx: Context, session: AsyncSession, account: Account, 
     account.updated_at = utcnow()
     session.add(account)
     await session.flush()
-    actor = build_actor(account_to_actor(account, ctx.urls))
+    actor = build_actor(await load_actor_fields(session, account, ctx.urls))
     await publish(ctx, session, activities.update_actor(actor, account.updated_at), sender=account)
     await done(ctx, session)
     return account

@@ -14,7 +14,7 @@ from fediverse.routes.signed_get import refusal, viewer_of
 from inbox.receive import MAX_BODY, read_capped, receive
 from models.accounts import get_account, get_or_create_instance_actor
 from models.tables import Account
-from outbox.actors import account_to_actor, instance_actor_fields
+from outbox.actors import account_to_actor, instance_actor_fields, load_actor_fields
 
 # what an unsigned GET of an actor still gets in authorized-fetch mode (Mastodon does the same)
 _KEY_STUB = ("@context", "id", "type", "preferredUsername", "publicKey", "inbox", "endpoints")
@@ -31,7 +31,8 @@ async def actor(request: Request) -> Response:
     if account is None:
         return error(404, "no such account")
     fv = state(request)
-    fields = account_to_actor(account, fv.urls)
+    async with fv.sessions() as session:
+        fields = await load_actor_fields(session, account, fv.urls)
     if wants_activity_json(request):
         return await _actor_document(request, account, build_actor(fields))
     return HTMLResponse(build_actor_html(fields, domain=fv.settings.domain), headers={"Vary": "Accept"})

@@ -1,0 +1,298 @@
+"""Our models to Mastodon's entities (JSON-ready dicts), never dropping a documented key.
+
+The converters are pure: they take rows and what was loaded beside them (`models.related`).
+The `*_entities` helpers load that for a whole page in a few queries, then convert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbox.sanitize import plain_text
+from models.related import AccountStats, Related, account_stats, load_related
+from models.relationships import Relation
+from models.tables import Account, MediaAttachment, Notification, Status, StatusEdit, Tag
+from outbox.urls import Urls
+
+Entity = dict[str, Any]
+
+DEFAULT_AVATAR = "/avatars/original/missing.png"
+DEFAULT_HEADER = "/headers/original/missing.png"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """`2022-04-30T14:19:05.000Z`: UTC, always with milliseconds."""
+    if moment is None:
+        return None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _day(moment: datetime | None) -> str | None:
+    return date.isoformat(moment.date()) if moment is not None else None
+
+
+def _image(account: Account, urls: Urls, *, path: str | None, remote: str | None,
+           default: str) -> str:
+    if path:
+        return urls.media(path)
+    return remote or urls.base + default
+
+
+def account_url(account: Account, urls: Urls) -> str:
+    if account.local:
+        return urls.profile(account.username)
+    return account.url or account.uri or ""
+
+
+def account_entity(account: Account, urls: Urls, stats: AccountStats | None = None) -> Entity:
+    """Mastodon's Account; `stats` None shows zero counts."""
+    stats = stats or AccountStats()
+    avatar = _image(account, urls, path=account.avatar_path, remote=account.avatar_url,
+                    default=DEFAULT_AVATAR)
+    header = _image(account, urls, path=account.header_path, remote=account.header_url,
+                    default=DEFAULT_HEADER)
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.username if account.local else f"{account.username}@{account.domain}",
+        "url": account_url(account, urls),
+        "uri": urls.actor(account.username) if account.local else (account.uri or ""),
+        "display_name": account.display_name or "",
+        "note": account.note or "",
+        "avatar": avatar, "avatar_static": avatar,
+        "header": header, "header_static": header,
+        "locked": account.locked,
+        "fields": [_field(f) for f in account.fields or []],
+        "emojis": [],
+        "bot": account.bot or account.generator or account.actor_type in ("Service", "Application"),
+        "group": account.actor_type == "Group",
+        "discoverable": account.discoverable,
+        "indexable": account.indexable,
+        "noindex": not account.indexable,
+        "hide_collections": False,
+        "created_at": iso(account.created_at),
+        "last_status_at": _day(stats.last_status_at),
+        "statuses_count": stats.statuses_count,
+        "followers_count": stats.followers_count,
+        "following_count": stats.following_count,
+    }
+
+
+def _field(item: dict[str, Any]) -> Entity:
+    return {"name": str(item.get("name", "")), "value": str(item.get("value", "")),
+            "verified_at": item.get("verified_at")}
+
+
+def credential_account_entity(account: Account, urls: Urls, stats: AccountStats | None = None,
+                              *, follow_requests_count: int = 0) -> Entity:
+    """The signed-in account (verify_credentials, update_credentials), with `source`."""
+    entity = account_entity(account, urls, stats)
+    entity["source"] = {
+        "note": account.note_text or plain_text(account.note),
+        "fields": [_field(f) for f in account.fields or []],
+        "privacy": account.default_privacy, "sensitive": account.default_sensitive,
+        "language": account.default_language,
+        "follow_requests_count": follow_requests_count,
+    }
+    entity["role"] = {"id": "-99", "name": "", "permissions": "0", "color": "",
+                      "highlighted": False}  # Mastodon's @everyone
+    return entity
+
+
+async def account_entities(session: AsyncSession, urls: Urls, accounts: Sequence[Account]
+                           ) -> list[Entity]:
+    """Accounts with their counts, three queries for the whole list."""
+    stats = await account_stats(session, [a.id for a in accounts])
+    return [account_entity(a, urls, stats.get(a.id)) for a in accounts]
+
+
+def _size(width: int | None, height: int | None) -> Entity | None:
+    if not width or not height:
+        return None
+    return {"width": width, "height": height, "size": f"{width}x{height}",
+            "aspect": width / height}
+
+
+def media_entity(media: MediaAttachment, urls: Urls) -> Entity:
+    """Mastodon's MediaAttachment; `url` is null while it is processing."""
+    ready = media.state == "ready"
+    url = None
+    if ready:
+        url = urls.media(media.file_path) if media.file_path else media.remote_url
+    preview = urls.media(media.thumbnail_path) if media.thumbnail_path and ready else url
+    meta: Entity = {k: v for k, v in (media.meta or {}).items() if k not in ("original", "focus")}
+    original = (media.meta or {}).get("original") or _size(media.width, media.height)
+    if original:
+        meta["original"] = original
+    meta["focus"] = {"x": media.focus_x, "y": media.focus_y}
+    return {
+        "id": str(media.id),
+        "type": media.type,
+        "url": url,
+        "preview_url": preview,
+        "remote_url": None if media.file_path else media.remote_url,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": media.description or None,
+        "blurhash": media.blurhash,
+    }
+
+
+def tag_entity(tag: Tag, urls: Urls, *, following: bool | None = None) -> Entity:
+    entity: Entity = {"id": str(tag.id), "name": tag.name, "url": urls.tag(tag.name.lower()),
+                      "history": []}
+    if following is not None:
+        entity["following"] = following
+    return entity
+
+
+def mention_entity(account: Account, urls: Urls) -> Entity:
+    return {"id": str(account.id), "username": account.username,
+            "url": account_url(account, urls),
+            "acct": account.username if account.local else f"{account.username}@{account.domain}"}
+
+
+def poll_entity(status: Status) -> Entity | None:
+    poll = status.poll
+    if not poll:
+        return None
+    options = [{"title": str(o.get("title", "")), "votes_count": o.get("votes_count")}
+               for o in poll.get("options", [])]
+    expires = str(poll.get("expires_at") or "")
+    expired = bool(expires) and datetime.fromisoformat(expires) <= datetime.now(UTC)
+    return {
+        "id": str(status.id), "expires_at": iso(datetime.fromisoformat(expires)) if expires else None,
+        "expired": expired, "multiple": bool(poll.get("multiple")),
+        "votes_count": sum(o["votes_count"] or 0 for o in options),
+        "voters_count": poll.get("voters_count"), "options": options, "emojis": [],
+        "voted": False, "own_votes": [],
+    }
+
+
+def status_entity(status: Status, related: Related, urls: Urls) -> Entity:
+    """Mastodon's Status, from the status and what `load_related` found for its page.
+
+    The viewer's flags (`favourited`, …) are present only when `related.viewer` is set."""
+    author = related.accounts[status.account_id]
+    counts = related.counts.get(status.id)
+    boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
+    entity: Entity = {
+        "id": str(status.id),
+        "uri": status.uri,
+        "url": status.url or status.uri,
+        "created_at": iso(status.created_at),
+        "account": account_entity(author, urls, related.stats.get(author.id)),
+        "content": status.content,
+        "visibility": status.visibility,
+        "sensitive": status.sensitive,
+        "spoiler_text": status.spoiler_text,
+        "media_attachments": [media_entity(m, urls) for m in related.media.get(status.id, [])],
+        "application": None,
+        "mentions": [mention_entity(a, urls) for a in related.mentions.get(status.id, [])],
+        "tags": [tag_entity(t, urls) for t in related.tags.get(status.id, [])],
+        "emojis": [],
+        "reblogs_count": counts.reblogs_count if counts else 0,
+        "favourites_count": counts.favourites_count if counts else 0,
+        "replies_count": counts.replies_count if counts else 0,
+        "edited_at": iso(status.edited_at),
+        "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+        "in_reply_to_account_id": (str(status.in_reply_to_account_id)
+                                   if status.in_reply_to_account_id else None),
+        "reblog": status_entity(boosted, related, urls) if boosted is not None else None,
+        "poll": poll_entity(status),
+        "card": None,
+        "language": status.language,
+        "filtered": [],
+    }
+    viewer = related.viewer
+    if viewer is not None:
+        entity.update(favourited=status.id in viewer.favourited,
+                      reblogged=status.id in viewer.reblogged,
+                      muted=False, bookmarked=status.id in viewer.bookmarked,
+                      pinned=status.id in viewer.pinned)
+    return entity
+
+
+def status_with_source(status: Status, related: Related, urls: Urls) -> Entity:
+    """A status as its author sees it after deleting it: with `text` (to redraft)."""
+    entity = status_entity(status, related, urls)
+    entity["text"] = status.text
+    return entity
+
+
+async def status_entities(session: AsyncSession, urls: Urls, statuses: Sequence[Status],
+                          viewer_id: int | None = None) -> list[Entity]:
+    """Statuses (boosts with their boosted status) as entities, in a few queries in all."""
+    related = await load_related(session, statuses, viewer_id)
+    return [status_entity(s, related, urls) for s in statuses]
+
+
+def status_source_entity(status: Status) -> Entity:
+    return {"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text}
+
+
+def status_edit_entity(edit: StatusEdit, account: Entity, media: Sequence[Entity],
+                       poll: Entity | None = None) -> Entity:
+    """One version of a status in its history (`edit` is a past version)."""
+    return {"content": edit.content, "spoiler_text": edit.spoiler_text,
+            "sensitive": edit.sensitive, "created_at": iso(edit.created_at),
+            "account": account, "poll": poll, "media_attachments": list(media), "emojis": []}
+
+
+def context_entity(ancestors: Sequence[Entity], descendants: Sequence[Entity]) -> Entity:
+    return {"ancestors": list(ancestors), "descendants": list(descendants)}
+
+
+def relationship_entity(rel: Relation) -> Entity:
+    """Mastodon's Relationship; `rel.extra` adds or overrides keys."""
+    return {
+        "id": str(rel.id), "following": rel.following,
+        "showing_reblogs": rel.following or rel.requested, "notifying": False, "languages": None,
+        "followed_by": rel.followed_by, "blocking": rel.blocking, "blocked_by": rel.blocked_by,
+        "muting": rel.muting, "muting_notifications": rel.muting and rel.muting_notifications,
+        "requested": rel.requested, "requested_by": rel.requested_by,
+        "domain_blocking": False, "endorsed": False, "note": "", **rel.extra,
+    }
+
+
+def notification_entity(notification: Notification, account: Entity,
+                        status: Entity | None = None) -> Entity:
+    entity: Entity = {
+        "id": str(notification.id), "type": notification.type,
+        "created_at": iso(notification.created_at),
+        "group_key": f"ungrouped-{notification.id}", "account": account,
+    }
+    if status is not None:
+        entity["status"] = status
+    return entity
+
+
+async def notification_entities(session: AsyncSession, urls: Urls,
+                                notifications: Sequence[Notification], viewer_id: int
+                                ) -> list[Entity]:
+    """Notifications with their accounts and statuses, loaded for the whole page at once."""
+    status_ids = {n.status_id for n in notifications if n.status_id}
+    statuses = list((await session.exec(
+        select(Status).where(col(Status.id).in_(sorted(status_ids))))).all()) if status_ids else []
+    related = await load_related(session, statuses, viewer_id)
+    senders = {n.from_account_id for n in notifications}
+    accounts = list((await session.exec(
+        select(Account).where(col(Account.id).in_(sorted(senders))))).all()) if senders else []
+    stats = await account_stats(session, senders)
+    by_id = {a.id: account_entity(a, urls, stats.get(a.id)) for a in accounts}
+    found = []
+    for n in notifications:
+        status = related.statuses.get(n.status_id) if n.status_id else None
+        if n.from_account_id not in by_id or (n.status_id and status is None):
+            continue
+        found.append(notification_entity(
+            n, by_id[n.from_account_id],
+            status_entity(status, related, urls) if status is not None else None))
+    return found

@@ -1,0 +1,220 @@
+"""OAuth 2 grants: authorization codes (with PKCE S256), the token grants, and revocation.
+
+Errors are `OAuthError`: RFC 6749's `error` code with a description safe to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fediverse.api.oauth_apps import app_by_client_id
+from models.accounts import verify_password
+from models.tables import Account, OAuthApp, OAuthCode, OAuthToken
+from models.tokens import parse_scopes, resolve_token, scope_allows, token_digest
+from models.types import utcnow
+
+CODE_LIFETIME = timedelta(minutes=10)
+PKCE_METHODS = ("S256",)
+_CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+class OAuthError(Exception):
+    """An OAuth error answer: `error` is RFC 6749's code, `description` is safe to show."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+def invalid_grant() -> OAuthError:
+    return OAuthError(400, "invalid_grant", "The provided authorization grant is invalid, "
+                      "expired, revoked, does not match the redirection URI used in the "
+                      "authorization request, or was issued to another client.")
+
+
+def invalid_client() -> OAuthError:
+    return OAuthError(401, "invalid_client", "Client authentication failed due to unknown "
+                      "client, no client authentication included, or unsupported authentication "
+                      "method.")
+
+
+def invalid_scope() -> OAuthError:
+    return OAuthError(400, "invalid_scope",
+                      "The requested scope is invalid, unknown, or malformed.")
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new access token, as `/oauth/token` answers it."""
+
+    token: str
+    row: OAuthToken
+
+    def response(self) -> dict[str, object]:
+        return {"access_token": self.token, "token_type": "Bearer", "scope": self.row.scopes,
+                "created_at": int(self.row.created_at.timestamp())}
+
+
+def granted_scopes(app: OAuthApp, requested: str | None) -> str:
+    """The scopes asked for (default `read`), each within the app's; `invalid_scope` if not."""
+    try:
+        scopes = parse_scopes(requested if requested and requested.strip() else "read")
+    except ValueError:
+        raise invalid_scope() from None
+    if not all(scope_allows(app.scopes, scope) for scope in scopes):
+        raise invalid_scope()
+    return " ".join(scopes)
+
+
+async def authenticate_client(session: AsyncSession, client_id: str | None,
+                              client_secret: str | None) -> OAuthApp:
+    """The app whose id and secret these are; `invalid_client` otherwise."""
+    app = await app_by_client_id(session, client_id)
+    if app is None or not client_secret or not hmac.compare_digest(
+            app.client_secret.encode(), client_secret.encode()):
+        raise invalid_client()
+    return app
+
+
+async def issue_token(session: AsyncSession, app: OAuthApp, account: Account | None,
+                      scopes: str) -> Issued:
+    """A new token row for `account` (None: app-only) through `app`, flushed."""
+    token = secrets.token_urlsafe(32)
+    row = OAuthToken(token_sha256=token_digest(token), scopes=scopes, app_id=app.id,
+                     account_id=account.id if account is not None else None)
+    session.add(row)
+    await session.flush()
+    return Issued(token=token, row=row)
+
+
+# authorization codes
+
+def check_code_challenge(challenge: str | None, method: str | None) -> str | None:
+    """The PKCE challenge to keep with a code; only S256, as Mastodon."""
+    if not challenge:
+        if method:
+            raise OAuthError(400, "invalid_request", "code_challenge_method without code_challenge")
+        return None
+    if (method or "plain") not in PKCE_METHODS:
+        raise OAuthError(400, "invalid_request",
+                         "The code challenge method must be S256.")
+    if not 43 <= len(challenge) <= 128 or not set(challenge) <= _CHALLENGE_CHARS:
+        raise OAuthError(400, "invalid_request", "The code challenge is malformed.")
+    return challenge
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+async def create_code(session: AsyncSession, app: OAuthApp, account: Account, *,
+                      redirect_uri: str, scopes: str, challenge: str | None) -> str:
+    """A new authorization code (only its digest is kept), flushed."""
+    code = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(OAuthCode(
+        code_sha256=token_digest(code), app_id=app.id, account_id=account.id,
+        redirect_uri=redirect_uri, scopes=scopes, code_challenge=challenge,
+        created_at=now, expires_at=now + CODE_LIFETIME,
+    ))
+    await session.flush()
+    return code
+
+
+async def exchange_code(session: AsyncSession, app: OAuthApp, code: str | None,
+                        redirect_uri: str | None, verifier: str | None) -> Issued:
+    """Trade a code for a token, once. A second try revokes the first token (RFC 6749 4.1.2);
+    the caller commits either way."""
+    row = (await session.exec(select(OAuthCode).where(
+        OAuthCode.code_sha256 == token_digest(code or "")))).first()
+    if row is None or row.app_id != app.id:
+        raise invalid_grant()
+    if row.used_at is not None:
+        await _revoke_issued(session, row)
+        raise invalid_grant()
+    if row.expires_at <= utcnow() or redirect_uri != row.redirect_uri:
+        raise invalid_grant()
+    if not _verifier_matches(row.code_challenge, verifier):
+        raise invalid_grant()
+    account = await session.get(Account, row.account_id)
+    if account is None or account.suspended_at is not None or not await _claim(session, row):
+        raise invalid_grant()
+    issued = await issue_token(session, app, account, row.scopes)
+    row.token_id = issued.row.id
+    session.add(row)
+    return issued
+
+
+def _verifier_matches(challenge: str | None, verifier: str | None) -> bool:
+    if challenge is None:
+        return not verifier  # a verifier for a code made without PKCE is a downgrade attempt
+    return bool(verifier) and hmac.compare_digest(s256(verifier or ""), challenge)
+
+
+async def _claim(session: AsyncSession, row: OAuthCode) -> bool:
+    """Mark the code used; False if another request used it first."""
+    result = await session.exec(sa.update(OAuthCode).where(
+        OAuthCode.id == row.id, OAuthCode.used_at.is_(None),  # type: ignore[arg-type,union-attr]
+    ).values(used_at=utcnow()))
+    await session.refresh(row)
+    return bool(result.rowcount == 1)
+
+
+async def _revoke_issued(session: AsyncSession, row: OAuthCode) -> None:
+    token = await session.get(OAuthToken, row.token_id) if row.token_id else None
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        await session.commit()
+
+
+# the other grants
+
+async def login(session: AsyncSession, login: str | None, password: str | None
+                ) -> Account | None:
+    """The local person signing in with a username or email address and password."""
+    if not login or not password:
+        return None
+    name = login.strip().lower()
+    query = select(Account).where(
+        Account.kind == "person",
+        sa.or_(sa.func.lower(Account.username) == name, col(Account.email) == name))
+    account = (await session.exec(query)).first()
+    if account is None:
+        return None
+    check = await asyncio.to_thread(verify_password, account, password)
+    return account if check else None
+
+
+async def password_grant(session: AsyncSession, app: OAuthApp, username: str | None,
+                         password: str | None, scope: str | None) -> Issued:
+    scopes = granted_scopes(app, scope)
+    account = await login(session, username, password)
+    if account is None:
+        raise invalid_grant()
+    return await issue_token(session, app, account, scopes)
+
+
+async def revoke(session: AsyncSession, app: OAuthApp, token: str | None) -> None:
+    """Revoke `token` if `app` holds it (RFC 7009: unknown tokens are no error)."""
+    row = await resolve_token(session, token) if token else None
+    if row is None:
+        return
+    if row.app_id != app.id:
+        raise OAuthError(403, "unauthorized_client",
+                         "You are not authorized to revoke this token")
+    row.revoked_at = utcnow()
+    session.add(row)

@@ -1,0 +1,24 @@
+"""Every route of the client API, gathered from its resource modules."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def api_routes() -> list[BaseRoute]:
+    from fediverse.api import (
+        accounts,
+        assets,
+        instance,
+        media,
+        notifications,
+        oauth,
+        search,
+        statuses,
+        timelines,
+    )
+
+    routes: list[BaseRoute] = []
+    for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media, search):
+        routes.extend(module.routes)
+    return routes

@@ -1,0 +1,87 @@
+"""Mastodon API: timelines (home, public, tag) and the bookmarks and favourites lists."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from fediverse.api.auth import caller
+from fediverse.api.entities import status_entities
+from fediverse.api.params import Page, Params, link_header, page_of, params
+from fediverse.api.statuses import reader
+from fediverse.routes.common import json_response, state
+from models import timelines
+from models.status_queries import Window
+from models.tables import Status
+
+
+def window_of(page: Page) -> Window:
+    return Window(page.limit, page.max_id, page.since_id, page.min_id)
+
+
+def filter_of(p: Params) -> timelines.PublicFilter:
+    return timelines.PublicFilter(local=bool(p.boolean("local")), remote=bool(p.boolean("remote")),
+                                  only_media=bool(p.boolean("only_media")))
+
+
+async def _answer(request: Request, statuses: list[Status], ids: list[int], page: Page,
+                  viewer_id: int | None) -> Response:
+    async with state(request).sessions() as session:
+        entities = await status_entities(session, state(request).urls, statuses, viewer_id)
+    return json_response(entities, headers=link_header(request, ids, page))
+
+
+async def home(request: Request) -> Response:
+    who = await caller(request, "read:statuses")
+    assert who.account is not None
+    page = page_of(await params(request))
+    async with state(request).sessions() as session:
+        statuses = await timelines.home(session, who.account.id, window_of(page))
+    return await _answer(request, statuses, [s.id for s in statuses], page, who.account.id)
+
+
+async def public(request: Request) -> Response:
+    viewer = await reader(request)
+    p = await params(request)
+    page, viewer_id = page_of(p), (viewer.id if viewer else None)
+    async with state(request).sessions() as session:
+        statuses = await timelines.public(session, viewer_id, filter_of(p), window_of(page))
+    return await _answer(request, statuses, [s.id for s in statuses], page, viewer_id)
+
+
+async def tag(request: Request) -> Response:
+    viewer = await reader(request)
+    p = await params(request)
+    page, viewer_id = page_of(p), (viewer.id if viewer else None)
+    name = request.path_params["hashtag"].lstrip("#")
+    async with state(request).sessions() as session:
+        statuses = await timelines.tagged(session, name, viewer_id, filter_of(p), window_of(page))
+    return await _answer(request, statuses, [s.id for s in statuses], page, viewer_id)
+
+
+Listing = Callable[..., Awaitable[list[tuple[int, Status]]]]
+
+
+def _saved(scope: str, listing: Listing) -> Callable[[Request], Awaitable[Response]]:
+    """Bookmarks or favourites: paginated by the bookmark's or favourite's own id."""
+    async def route(request: Request) -> Response:
+        who = await caller(request, scope)
+        assert who.account is not None
+        page = page_of(await params(request))
+        async with state(request).sessions() as session:
+            rows = await listing(session, who.account.id, window_of(page))
+        return await _answer(request, [s for _, s in rows], [i for i, _ in rows], page,
+                             who.account.id)
+    return route
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/timelines/home", home, methods=["GET"]),
+    Route("/api/v1/timelines/public", public, methods=["GET"]),
+    Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/bookmarks", _saved("read:bookmarks", timelines.bookmarks), methods=["GET"]),
+    Route("/api/v1/favourites", _saved("read:favourites", timelines.favourites), methods=["GET"]),
+]

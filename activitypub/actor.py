@@ -8,29 +8,12 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any, Literal
 
+from activitypub.jsonld import MASTODON_CONTEXT
+
 ActorType = Literal["Person", "Service", "Application", "Group", "Organization"]
 
-# A minimal stand-in for the project's full @context: ActivityStreams, security, and the
-# Mastodon terms an actor uses.
-DEFAULT_CONTEXT: list[Any] = [
-    "https://www.w3.org/ns/activitystreams",
-    "https://w3id.org/security/v1",
-    {
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "toot": "http://joinmastodon.org/ns#",
-        "featured": {"@id": "toot:featured", "@type": "@id"},
-        "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
-        "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
-        "movedTo": {"@id": "as:movedTo", "@type": "@id"},
-        "schema": "http://schema.org#",
-        "PropertyValue": "schema:PropertyValue",
-        "value": "schema:value",
-        "discoverable": "toot:discoverable",
-        "indexable": "toot:indexable",
-        "memorial": "toot:memorial",
-        "suspended": "toot:suspended",
-    },
-]
+# the @context we emit: Mastodon's, so its extension terms read as Mastodon expects
+DEFAULT_CONTEXT: list[Any] = MASTODON_CONTEXT
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ because httpcore starts TLS after `connect_tcp` with the origin's host name.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -128,6 +129,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=1)
+def default_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one costs tens of milliseconds."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool built on a `GuardedBackend`."""
 
@@ -137,10 +144,17 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         blocked: AddressPolicy = is_blocked_address,
         resolver: Resolver = resolve,
         verify: ssl.SSLContext | bool = True,
+        max_connections: int | None = 10,
+        keepalive_expiry: float = 5.0,
     ):
-        super().__init__(verify=verify, trust_env=False)
+        context = default_ssl_context() if verify is True else httpx.create_ssl_context(
+            verify=verify, trust_env=False)
+        super().__init__(verify=context, trust_env=False)
         # httpx has no public hook for the network backend; swap the pool it just built.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=context,
             network_backend=GuardedBackend(blocked, resolver),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=keepalive_expiry,
         )

@@ -40,7 +40,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: bool) -> int:
 
     asyncio.run(migrate(settings, quiet=True))
     app = create_app(settings, run_workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True,
+                timeout_graceful_shutdown=5)  # open streams must not hold a shutdown up
     return 0
 
 

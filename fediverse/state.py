@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.fetch import Fetcher
 from activitypub.httpsig import HTTPSignatureAuth
+from fediverse.events import Bus
 from fediverse.settings import Settings
 from inbox.keys import KeyStore
 from models.accounts import get_or_create_instance_actor
 from models.db import check_connection, make_engine, session_factory
 from outbox.context import Context
+from outbox.events import watch
 from outbox.urls import Urls
 
 VERSION = "0.1.0"
@@ -31,6 +33,7 @@ class AppState:
     keys: KeyStore
     instance_private_key_pem: str
     federation: Context
+    events: Bus = field(default_factory=Bus)  # committed writes, for live streams
 
     @property
     def wake(self) -> asyncio.Event:
@@ -44,6 +47,9 @@ class AppState:
         # SQLite: these take the write lock when they begin, so a transaction that reads and
         # then writes never fails with "database is locked" because another wrote meanwhile
         writer = session_factory(engine, immediate=True)
+        events = Bus()
+        watch(sessions, events.publish)
+        watch(writer, events.publish)
         async with writer() as session:
             instance = await get_or_create_instance_actor(session)
             await session.commit()
@@ -69,8 +75,10 @@ class AppState:
                 user_agent=user_agent, allow_private=settings.allow_private_networks,
                 allow_http=settings.http_allowed, authorized_fetch=settings.authorized_fetch,
             ),
+            events=events,
         )
 
     async def close(self) -> None:
+        self.events.close()
         await self.fetcher.aclose()
         await self.engine.dispose()

@@ -7,32 +7,50 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fediverse.state import AppState
-from models.queue import Worker
-from outbox.context import Context
+from models.queue import BatchHandler, Worker
 
 Handler = Callable[[dict[str, Any], Any], Awaitable[None]]
 
 
-def _inbox(ctx: Context) -> dict[str, Handler]:
+def _inbox(state: AppState) -> dict[str, Handler]:
     from inbox.apply import make_inbox_handler
 
-    return {"activity": make_inbox_handler(ctx)}
+    return {"activity": make_inbox_handler(state.federation)}
 
 
-def _deliver(ctx: Context) -> dict[str, Handler]:
+def _deliver(state: AppState) -> dict[str, Handler]:
     from outbox.deliver import make_delivery_handlers
 
-    return make_delivery_handlers(ctx)
+    return make_delivery_handlers(state.federation)
 
 
-# queue -> the job kinds it runs, given the federation context. A queue nobody handles is
+def _generate(state: AppState) -> dict[str, Handler]:
+    from fediverse.generation.worker import make_generation_handlers
+
+    return make_generation_handlers(state)
+
+
+def _generate_batches(state: AppState) -> dict[str, BatchHandler]:
+    from fediverse.generation.worker import make_generation_batches
+
+    return make_generation_batches(state)
+
+
+# queue -> the job kinds it runs, given the process's state. A queue nobody handles is
 # never claimed, so its jobs wait, durable, for a process that can run them.
-QUEUES: dict[str, Callable[[Context], dict[str, Handler]]] = {
+QUEUES: dict[str, Callable[[AppState], dict[str, Handler]]] = {
     "inbox": _inbox,
     "deliver": _deliver,
+    "generate": _generate,
 }
-# how many jobs of a queue one process runs at once: deliveries wait on other servers
-CONCURRENCY = {"inbox": 4, "deliver": 64}
+# queue -> the job kinds it runs many at a time (`models.queue.BatchHandler`), and how many
+BATCHES: dict[str, Callable[[AppState], dict[str, BatchHandler]]] = {
+    "generate": _generate_batches,
+}
+BATCH_SIZE = {"generate": 16}
+# how many jobs (or batches) of a queue one process runs at once: deliveries wait on other
+# servers; one pipeline renders one batch at a time
+CONCURRENCY = {"inbox": 4, "deliver": 64, "generate": 1}
 
 
 def select_queues(requested: list[str] | None) -> list[str]:
@@ -52,10 +70,12 @@ async def run_workers(state: AppState, queues: list[str], stop: asyncio.Event) -
     workers = [
         Worker(
             state.sessions,
-            QUEUES[queue](state.federation),
+            QUEUES[queue](state),
             [queue],
             concurrency=CONCURRENCY.get(queue, 4),
             wake=state.wake,
+            batches=BATCHES[queue](state) if queue in BATCHES else None,
+            batch_size=BATCH_SIZE.get(queue, 100),
         )
         for queue in queues
     ]

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from activitypub.httpsig import verify_request
 from activitypub.keys import KeyLookup
 from activitypub.vocab import id_of, same_origin
-from models.queue import enqueue
+from models.queue import GroupCommit, enqueue_many, write_session
 
 MAX_BODY = 1_000_000  # Mastodon refuses bodies over 1 MB too
 MAX_DEPTH = 24
 INBOX_QUEUE = "inbox"
 _JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+# one group commit per session factory: concurrent POSTs share their enqueue transaction
+_ENQUEUERS: weakref.WeakKeyDictionary[Any, GroupCommit] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,21 @@ async def receive(
     if activity_id and not same_origin(activity_id, actor):
         return Outcome(400, "the activity id is not on the actor's host")
     dedupe = activity_id or "sha256:" + hashlib.sha256(body).hexdigest()
-    async with sessions() as session:
-        job = await enqueue(
-            session, INBOX_QUEUE, "activity",
-            {"activity": activity, "recipient": recipient, "signer": result.key_id},
-            dedupe_key=dedupe,
-        )
-        await session.commit()
-    return Outcome(202, queued=job is not None)
+    payload = {"activity": activity, "recipient": recipient, "signer": result.key_id}
+    queued = await _enqueuer(sessions).add((payload, dedupe))
+    return Outcome(202, queued=queued)
+
+
+def _enqueuer(sessions) -> GroupCommit:  # type: ignore[no-untyped-def]
+    """Stores accepted activities, many concurrent POSTs in one transaction: the answer
+    (202) still waits until its own activity is committed."""
+    enqueuer = _ENQUEUERS.get(sessions)
+    if enqueuer is None:
+        async def store(items: list[tuple[dict[str, Any], str]]) -> list[bool]:
+            async with write_session(sessions) as session:
+                added = await enqueue_many(session, INBOX_QUEUE, "activity", items)
+                await session.commit()
+            return added
+
+        enqueuer = _ENQUEUERS[sessions] = GroupCommit(store)
+    return enqueuer

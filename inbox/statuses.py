@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from activitypub.vocab import type_of
 from inbox.notes import POST_TYPES, MediaFields, NoteFields, note_to_fields
 from inbox.resolve import ResolveError, get_status, is_local, local_account
+from models.generation_jobs import enqueue_generator_mentions
 from models.ids import new_id
 from models.remote import get_account_by_uri
 from models.tables import (
@@ -56,11 +57,13 @@ async def store_status(
     await session.flush()
     await _add_media(session, status, fields.media)
     await _add_tags(session, status, fields.hashtags)
-    for account in await _add_mentions(ctx, session, status, fields.mentions):
+    mentioned = await _add_mentions(ctx, session, status, fields.mentions)
+    for account in mentioned:
         if account.local and account.id != author.id:
             session.add(Notification(account_id=account.id, from_account_id=author.id,
                                      type="mention", status_id=status.id))
     await session.flush()
+    await enqueue_generator_mentions(session, status, mentioned)
     return status
 
 

@@ -67,6 +67,8 @@ async def account_statuses(session: AsyncSession, account_id: int, viewer_id: in
     query = select(Status).where(Status.account_id == account_id,
                                  col(Status.visibility).in_(shown),
                                  col(Status.deleted_at).is_(None))
+    if viewer_id != account_id:  # a status waiting for its image is its author's alone
+        query = query.where(col(Status.pending).is_(False))
     query = _narrowed(query, account_id, wanted).where(_original_live())
     if wanted.pinned:
         query = query.join(Pin, (col(Pin.status_id) == Status.id) & (Pin.account_id == account_id))

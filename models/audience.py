@@ -36,6 +36,8 @@ async def domain_blocked(session: AsyncSession, domain: str) -> bool:
 
 async def may_see(session: AsyncSession, status: Status, viewer: Account | None) -> bool:
     """Whether `viewer` (None: anonymous) may read `status`, as Mastodon decides it."""
+    if status.pending:  # waiting for its generated image: its author's alone
+        return viewer is not None and viewer.id == status.account_id
     if status.visibility in OPEN_VISIBILITIES:
         return True
     if viewer is None:

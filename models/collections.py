@@ -51,6 +51,7 @@ def _outbox_of(account_id: int):  # type: ignore[no-untyped-def]
         (Status.account_id == account_id)
         & Status.visibility.in_(OPEN_VISIBILITIES)  # type: ignore[attr-defined]
         & Status.deleted_at.is_(None)  # type: ignore[union-attr]
+        & sa.not_(Status.pending)
     )
 
 

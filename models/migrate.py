@@ -9,6 +9,7 @@ the schema at head and does nothing.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import re
 import weakref
 from functools import lru_cache
@@ -96,6 +97,21 @@ async def current_revision(url: str) -> str | None:
 async def upgrade(url: str) -> None:
     """Bring the database to the newest revision; quick when it is already there."""
     head = head_revision()
+    database = sa.engine.make_url(url).database if is_sqlite(url) else None
+    if not database or database == ":memory:":
+        await _upgrade_once(url, head)
+        return
+    # processes sharing a SQLite file take turns through a lock file beside it, from the
+    # first connection on (setting WAL mode on a new file needs the database to itself)
+    with open(f"{database}.migrate-lock", "a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            await _upgrade_once(url, head)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+async def _upgrade_once(url: str, head: str) -> None:
     engine = _engine(url)
     try:
         async with engine.connect() as connection:
@@ -103,17 +119,12 @@ async def upgrade(url: str) -> None:
                 return
             await connection.rollback()
             async with _local_lock():
-                await _upgrade_exclusive(connection, url)
+                if is_sqlite(url):
+                    await _upgrade(connection)
+                else:
+                    await _upgrade_locked(connection)
     finally:
         await engine.dispose()
-
-
-async def _upgrade_exclusive(connection: AsyncConnection, url: str) -> None:
-    if is_sqlite(url):
-        await connection.execution_options(sqlite_immediate=True)
-        await _upgrade(connection)
-    else:
-        await _upgrade_locked(connection)
 
 
 async def _upgrade(connection: AsyncConnection) -> None:

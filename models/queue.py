@@ -20,7 +20,8 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,8 +40,14 @@ log = logging.getLogger(__name__)
 
 Target = AsyncEngine | async_sessionmaker[AsyncSession]
 Handler = Callable[[dict[str, Any], Job], Awaitable[None]]
+# marks jobs done inside the caller's transaction (see `complete_in`)
+Finish = Callable[[AsyncSession, list[int]], Awaitable[int]]
+# runs many jobs at once, finishing the ones that succeed with `Finish` in its own
+# transaction; returns the exception of each job that failed (by job id)
+BatchHandler = Callable[[list[Job], Finish], Awaitable[dict[int, Exception]]]
 _ERROR_MAX = 4000
 _DEDUPE_MAX = 200
+_ROWS_PER_INSERT = 200  # well under both backends' bound-parameter limits
 
 
 class PermanentJobError(Exception):
@@ -56,11 +63,42 @@ def backoff(attempt: int) -> float:
 
 def _writer(target: Target) -> async_sessionmaker[AsyncSession]:
     """Sessions on the target's engine whose SQLite transactions take the write lock at once."""
+    engine = _engine_of(target)
+    writer = _WRITERS.get(engine.sync_engine)
+    if writer is None:
+        writer = _WRITERS[engine.sync_engine] = async_sessionmaker(
+            engine.execution_options(sqlite_immediate=True), class_=AsyncSession,
+            expire_on_commit=False)
+    return writer
+
+
+def _engine_of(target: Target) -> AsyncEngine:
     engine = target if isinstance(target, AsyncEngine) else target.kw.get("bind")
     if not isinstance(engine, AsyncEngine):
         raise TypeError("need an AsyncEngine or an async_sessionmaker bound to one")
-    return async_sessionmaker(engine.execution_options(sqlite_immediate=True),
-                              class_=AsyncSession, expire_on_commit=False)
+    return engine
+
+
+# per engine (weakly held): a writer session factory, and the SQLite writers' lock
+_WRITERS: weakref.WeakKeyDictionary[Any, async_sessionmaker[AsyncSession]] = (
+    weakref.WeakKeyDictionary())
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def write_session(target: Target) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction is a writer from its start (the caller commits).
+
+    SQLite has one writer at a time, and a waiting connection polls with sleeps of up to
+    100 ms; so on SQLite the writers of this process queue, in order, for one lock per
+    database instead. Do not open another `write_session` inside one.
+    """
+    engine = _engine_of(target)
+    lock: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
+    if engine.dialect.name == "sqlite":
+        lock = _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock, _writer(engine)() as session:
+        yield session
 
 
 async def enqueue(
@@ -87,6 +125,31 @@ async def enqueue(
     return (await session.exec(statement)).scalars().first()
 
 
+async def enqueue_many(
+    session: AsyncSession, queue: str, kind: str, items: list[tuple[dict[str, Any], str]], *,
+    max_attempts: int = 10,
+) -> list[bool]:
+    """Add one job per (payload, dedupe key) in the caller's transaction (it commits), in
+    few statements; for each item, whether it was added (False: the key was already in this
+    queue, or earlier in `items`)."""
+    now = utcnow()
+    keys = [key if len(key) <= _DEDUPE_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+            for _, key in items]
+    rows = [{"id": new_id(), "queue": queue, "kind": kind, "payload": payload, "state": "queued",
+             "attempts": 0, "max_attempts": max_attempts, "run_at": now, "created_at": now,
+             "dedupe_key": key} for (payload, _), key in zip(items, keys, strict=True)]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    added: set[str] = set()
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        statement = (insert(Job).values(rows[start:start + _ROWS_PER_INSERT])
+                     .on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+                     .returning(Job.dedupe_key))
+        added.update((await session.exec(statement)).scalars())  # type: ignore[call-overload]
+    first_seen = {key: index for index, key in reversed(list(enumerate(keys)))}
+    return [key in added and first_seen[key] == index for index, key in enumerate(keys)]
+
+
 def _claimable(queues: list[str], now: datetime) -> Any:
     waiting = sa.and_(Job.state == "queued", Job.run_at <= now)
     abandoned = sa.and_(Job.state == "running", Job.locked_until < now)  # type: ignore[operator]
@@ -98,7 +161,7 @@ async def claim(target: Target, queues: list[str], worker_id: str, *, limit: int
     """Take up to `limit` due jobs for `worker_id`, oldest `run_at` first, leased for `lease`
     seconds; each claim counts as an attempt."""
     now = utcnow()
-    async with _writer(target)() as session:
+    async with write_session(target) as session:
         await session.exec(_bury_abandoned(queues, now))
         candidates = (select(Job.id).where(_claimable(queues, now))
                       .order_by(Job.run_at, Job.id).limit(limit)
@@ -136,14 +199,30 @@ def _owned(job_ids: Iterable[int], worker_id: str | None) -> list[Any]:
 
 async def complete(target: Target, job_id: int, *, worker_id: str | None = None) -> bool:
     """Mark a running job done; False if it is not running (or no longer `worker_id`'s)."""
-    now = utcnow()
-    statement = (sa.update(Job).where(*_owned([job_id], worker_id))
-                 .values(state="done", finished_at=now, locked_by=None, locked_until=None)
-                 .execution_options(synchronize_session=False))
-    async with _writer(target)() as session:
-        result = await session.exec(statement)
+    return await complete_many(target, [job_id], worker_id=worker_id) == 1
+
+
+async def complete_many(target: Target, job_ids: Iterable[int], *,
+                        worker_id: str | None = None) -> int:
+    """Mark running jobs done in one transaction; returns how many were ours to finish."""
+    async with write_session(target) as session:
+        done = await complete_in(session, job_ids, worker_id=worker_id)
         await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return done
+
+
+async def complete_in(session: AsyncSession, job_ids: Iterable[int], *,
+                      worker_id: str | None = None) -> int:
+    """Mark running jobs done in the caller's transaction (the caller commits), so that
+    work and its completion commit together; returns how many."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    statement = (sa.update(Job).where(*_owned(ids, worker_id))
+                 .values(state="done", finished_at=utcnow(), locked_by=None, locked_until=None)
+                 .execution_options(synchronize_session=False))
+    result = await session.exec(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def fail(target: Target, job_id: int, error: str, *, retry: bool = True,
@@ -151,7 +230,7 @@ async def fail(target: Target, job_id: int, error: str, *, retry: bool = True,
     """Record a failed attempt: back to `queued` after `backoff`, or `dead` when `retry` is
     False or attempts are used up. Returns the new state (None: the job was not ours)."""
     now = utcnow()
-    async with _writer(target)() as session:
+    async with write_session(target) as session:
         query = select(Job).where(*_owned([job_id], worker_id)).with_for_update()
         job = (await session.exec(query)).first()
         if job is None:
@@ -178,7 +257,7 @@ async def heartbeat(target: Target, job_ids: Iterable[int], lease: float, *,
     until = utcnow() + timedelta(seconds=lease)
     statement = (sa.update(Job).where(*_owned(ids, worker_id)).values(locked_until=until)
                  .execution_options(synchronize_session=False))
-    async with _writer(target)() as session:
+    async with write_session(target) as session:
         result = await session.exec(statement)
         await session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -193,7 +272,7 @@ async def release(target: Target, job_ids: Iterable[int], *, worker_id: str | No
                  .values(state="queued", run_at=utcnow(), locked_by=None, locked_until=None,
                          attempts=Job.attempts - 1)  # every claim counted one
                  .execution_options(synchronize_session=False))
-    async with _writer(target)() as session:
+    async with write_session(target) as session:
         result = await session.exec(statement)
         await session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -204,10 +283,45 @@ async def prune_done(target: Target, older_than: timedelta) -> int:
     cutoff = utcnow() - older_than
     finished_before = Job.finished_at < cutoff  # type: ignore[operator]
     statement = sa.delete(Job).where(Job.state == "done", finished_before)
-    async with _writer(target)() as session:
+    async with write_session(target) as session:
         result = await session.exec(statement.execution_options(synchronize_session=False))
         await session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class GroupCommit:
+    """Writes items handed in by concurrent callers together: the first caller's write starts
+    at once, callers arriving while it runs share the next one. Each caller waits until its
+    item is written (or gets the write's exception)."""
+
+    def __init__(self, write: Callable[[list[Any]], Awaitable[list[Any]]]) -> None:
+        self._write = write  # items -> one result per item, in order
+        self._waiting: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, item: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    results = await self._write([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._writer = None
 
 
 def _default_worker_id() -> str:
@@ -224,16 +338,23 @@ class Worker:
     Up to `concurrency` jobs run at once; their leases are renewed every third of `lease`
     while they run. A handler that raises is retried with `backoff`; `PermanentJobError`
     (or a kind without a handler) sends the job to `dead` at once. Call `wake()` after
-    enqueueing to skip the wait for the next poll.
+    enqueueing to skip the wait for the next poll. Jobs that succeed at the same time are
+    marked done together, in one transaction.
+
+    A kind in `batches` runs through its `BatchHandler` up to `batch_size` jobs at a time
+    (then `concurrency` counts batches, not jobs): one transaction for many jobs.
     """
 
     def __init__(
         self, sessionmaker: Target, handlers: dict[str, Handler], queues: list[str], *,
         worker_id: str | None = None, concurrency: int = 4, poll_interval: float = 0.5,
         lease: float = 60.0, wake: asyncio.Event | None = None, shutdown_grace: float = 10.0,
+        batches: dict[str, BatchHandler] | None = None, batch_size: int = 100,
     ) -> None:
         self.target = sessionmaker
         self.handlers = handlers
+        self.batches = dict(batches or {})
+        self.batch_size = batch_size if self.batches else 1
         self.queues = list(queues)
         self.worker_id = worker_id or _default_worker_id()
         self.concurrency = concurrency
@@ -242,18 +363,19 @@ class Worker:
         self.shutdown_grace = shutdown_grace
         self.wake_event = wake if wake is not None else asyncio.Event()
         self._running: dict[int, Job] = {}
+        self._completions = GroupCommit(self._complete_all)
 
     def wake(self) -> None:
         self.wake_event.set()
 
     async def run_once(self) -> int:
         """Claim one batch, run it to the end, and return how many jobs ran."""
-        jobs = await claim(self.target, self.queues, self.worker_id, limit=self.concurrency,
-                           lease=self.lease)
+        jobs = await claim(self.target, self.queues, self.worker_id,
+                           limit=self.concurrency * self.batch_size, lease=self.lease)
         if jobs:
             beat = asyncio.create_task(self._heartbeats())
             try:
-                await asyncio.gather(*(self._run(job) for job in jobs))
+                await asyncio.gather(*self._units(jobs))
             finally:
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -280,20 +402,37 @@ class Worker:
             return 0
         self.wake_event.clear()
         try:
-            jobs = await claim(self.target, self.queues, self.worker_id, limit=free,
-                               lease=self.lease)
+            jobs = await claim(self.target, self.queues, self.worker_id,
+                               limit=free * self.batch_size, lease=self.lease)
         except Exception:  # the database is away: keep polling, say so
             log.exception("worker %s: claiming from %s failed", self.worker_id, self.queues)
             return 0
-        for job in jobs:
-            task = asyncio.create_task(self._run(job))
+        for unit in self._units(jobs):
+            task = asyncio.create_task(unit)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         return len(jobs)
 
+    def _units(self, jobs: list[Job]) -> list[Coroutine[Any, Any, None]]:
+        """One coroutine per plain job, one per batch of up to `batch_size` batch jobs."""
+        units: list[Coroutine[Any, Any, None]] = []
+        by_kind: dict[str, list[Job]] = {}
+        for job in jobs:
+            if job.kind in self.batches:
+                by_kind.setdefault(job.kind, []).append(job)
+            else:
+                units.append(self._run(job))
+        for kind, same in by_kind.items():
+            for start in range(0, len(same), self.batch_size):
+                units.append(self._run_batch(kind, same[start:start + self.batch_size]))
+        return units
+
     async def _idle(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
-        """Wait for a stop, a wake-up, a free slot, or the poll interval."""
-        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self.wake_event.wait())]
+        """Wait for a stop, a wake-up (when a slot is free), a finished job, or the poll
+        interval. While every slot is busy a wake-up can wait: it stays set for later."""
+        waiters = [asyncio.create_task(stop.wait())]
+        if len(tasks) < self.concurrency:
+            waiters.append(asyncio.create_task(self.wake_event.wait()))
         try:
             await asyncio.wait([*waiters, *tasks], timeout=self.poll_interval,
                                return_when=asyncio.FIRST_COMPLETED)
@@ -329,18 +468,51 @@ class Worker:
         finally:
             self._running.pop(job.id, None)
 
+    async def _run_batch(self, kind: str, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._running[job.id] = job
+        try:
+            failures = await self._batch_failures(kind, jobs)
+            for job in jobs:
+                if job.id in failures:
+                    await self._record_failure(job, failures[job.id])
+        except Exception:  # recording the outcome failed: the lease runs out, it is retried
+            log.exception("worker %s: could not record the end of a %s batch", self.worker_id,
+                          kind)
+        finally:
+            for job in jobs:
+                self._running.pop(job.id, None)
+
+    async def _batch_failures(self, kind: str, jobs: list[Job]) -> dict[int, Exception]:
+        """Run one batch; the whole batch fails together when its transaction does."""
+        async def finish(session: AsyncSession, job_ids: list[int]) -> int:
+            return await complete_in(session, job_ids, worker_id=self.worker_id)
+
+        try:
+            return await self.batches[kind](jobs, finish)
+        except Exception as exc:
+            return {job.id: exc for job in jobs}
+
+    async def _complete_all(self, job_ids: list[int]) -> list[None]:
+        await complete_many(self.target, job_ids, worker_id=self.worker_id)
+        return [None] * len(job_ids)
+
+    async def _record_failure(self, job: Job, exc: Exception) -> None:
+        if isinstance(exc, PermanentJobError):
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
+            await fail(self.target, job.id, _describe(exc), retry=False, worker_id=self.worker_id)
+        else:
+            log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts,
+                        _describe(exc), exc_info=exc)
+            await fail(self.target, job.id, _describe(exc), worker_id=self.worker_id)
+
     async def _attempt(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
                 raise PermanentJobError(f"no handler for job kind {job.kind!r}")
             await handler(job.payload, job)
-        except PermanentJobError as exc:
-            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
-            await fail(self.target, job.id, _describe(exc), retry=False, worker_id=self.worker_id)
         except Exception as exc:
-            log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts,
-                        _describe(exc), exc_info=True)
-            await fail(self.target, job.id, _describe(exc), worker_id=self.worker_id)
+            await self._record_failure(job, exc)
         else:
-            await complete(self.target, job.id, worker_id=self.worker_id)
+            await self._completions.add(job.id)

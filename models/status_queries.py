@@ -32,7 +32,8 @@ THREAD_LIMIT = 4096  # statuses of a context, each way
 
 def visible_to(viewer_id: int | None) -> sa.ColumnElement[bool]:
     """The SQL form of `models.audience.may_see`, for lists of statuses."""
-    open_ = col(Status.visibility).in_(("public", "unlisted"))
+    published = col(Status.pending).is_(False)
+    open_ = col(Status.visibility).in_(("public", "unlisted")) & published
     if viewer_id is None:
         return open_
     followed = select(Follow.target_account_id).where(
@@ -40,8 +41,8 @@ def visible_to(viewer_id: int | None) -> sa.ColumnElement[bool]:
     mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)
     return sa.or_(
         open_, col(Status.account_id) == viewer_id,
-        (col(Status.visibility) == "private") & col(Status.account_id).in_(followed),
-        col(Status.id).in_(mentioned),
+        (col(Status.visibility) == "private") & col(Status.account_id).in_(followed) & published,
+        col(Status.id).in_(mentioned) & published,
     )
 
 

@@ -146,6 +146,7 @@ class Status(SQLModel, table=True):
     created_at: datetime = _time()
     edited_at: datetime | None = _time(nullable=True)
     deleted_at: datetime | None = _time(nullable=True)
+    pending: bool = False  # waits for its generated image: only its author sees it, unsent
 
 
 class MediaAttachment(SQLModel, table=True):

@@ -64,6 +64,7 @@ async def home(session: AsyncSession, viewer_id: int, window: Window) -> list[St
         ~col(Status.account_id).in_(muted), _live(),
         (col(Status.visibility) != "direct") | (col(Status.account_id) == viewer_id)
         | col(Status.id).in_(mentioned),
+        col(Status.pending).is_(False) | (col(Status.account_id) == viewer_id),
         _boost_live(),
     )
     return await page(session, query, col(Status.id), window)
@@ -71,7 +72,7 @@ async def home(session: AsyncSession, viewer_id: int, window: Window) -> list[St
 
 def _public(viewer_id: int | None, where: PublicFilter) -> sa.Select:  # type: ignore[type-arg]
     query = select(Status).where(Status.visibility == "public", col(Status.reblog_of_id).is_(None),
-                                 _live(), not_blocked(viewer_id))
+                                 _live(), not_blocked(viewer_id), col(Status.pending).is_(False))
     if where.local and not where.remote:
         query = query.where(col(Status.local).is_(True))
     if where.remote and not where.local:

@@ -51,7 +51,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 __all__ = [
     "accept_follow_request", "block", "delete_status", "edit_status", "favourite", "follow",
-    "move_account", "post_status", "reblog", "reject_follow_request", "send_accept", "unblock", "unfavourite",
+    "move_account", "post_status", "publish_pending", "reblog", "reject_follow_request", "send_accept", "unblock", "unfavourite",
     "unfollow", "unreblog", "update_profile",
 ]
 
@@ -105,8 +105,10 @@ async def post_status(
     visibility: str = "public", spoiler_text: str = "", sensitive: bool = False,
     language: str | None = None, in_reply_to: Status | None = None,
     media: Sequence[MediaAttachment] = (), mentions: Sequence[Account] = (),
+    pending: bool = False,
 ) -> Status:
-    """Post a status (a reply also mentions the parent's author) and send its `Create`."""
+    """Post a status (a reply also mentions the parent's author) and send its `Create`; a
+    `pending` one is stored unsent until `publish_pending` (it waits for its image)."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}")
     mentions = list(mentions)
@@ -121,6 +123,7 @@ async def post_status(
         url=f"{ctx.urls.profile(account.username)}/{status_id}", account_id=account.id,
         local=True, content=content.html, text=text, spoiler_text=spoiler_text,
         sensitive=sensitive or bool(spoiler_text), visibility=visibility, language=language,
+        pending=pending,
     )
     _thread(ctx, status, in_reply_to)
     session.add(status)
@@ -129,12 +132,36 @@ async def post_status(
         item.status_id, item.position = status.id, position
         session.add(item)
     await _link(session, status, mentions, await _tag_rows(session, content.tags))
+    if pending:
+        await done(ctx, session)
+        return status
+    return await _announce_new(ctx, session, status, account, mentions)
+
+
+async def _announce_new(ctx: Context, session: AsyncSession, status: Status, author: Account,
+                        mentions: Sequence[Account]) -> Status:
+    """Notify the mentioned local accounts and send the status's `Create`."""
     for account_mentioned in mentions:
-        notify(session, account_mentioned, account, "mention", status.id)
-    note = await render_note(session, status, account, ctx.urls, ctx.domain)
-    await _deliver_status(ctx, session, activities.create(note), status, account, mentions)
+        notify(session, account_mentioned, author, "mention", status.id)
+    note = await render_note(session, status, author, ctx.urls, ctx.domain)
+    await _deliver_status(ctx, session, activities.create(note), status, author, mentions)
     await done(ctx, session)
     return status
+
+
+async def publish_pending(ctx: Context, session: AsyncSession, status: Status,
+                          media: Sequence[MediaAttachment] = ()) -> Status:
+    """Attach what a pending status waited for, then publish it as `post_status` would."""
+    author = await _author(session, status)
+    start = len(await status_media(session, status.id))
+    for position, item in enumerate(media, start=start):
+        item.status_id, item.position = status.id, position
+        session.add(item)
+    status.pending = False
+    session.add(status)
+    await session.flush()
+    mentions = await mentioned_accounts(session, status.id)
+    return await _announce_new(ctx, session, status, author, mentions)
 
 
 def _thread(ctx: Context, status: Status, parent: Status | None) -> None:

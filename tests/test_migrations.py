@@ -28,14 +28,14 @@ def _differences(connection: sa.Connection) -> list[object]:
         return list(compare_metadata(context, SQLModel.metadata))
 
 
-async def test_fresh_database_has_no_revision(database_url: str) -> None:
-    assert await current_revision(database_url) is None
+async def test_fresh_database_has_no_revision(empty_database_url: str) -> None:
+    assert await current_revision(empty_database_url) is None
 
 
-async def test_schema_equals_metadata(database_url: str) -> None:
-    await upgrade(database_url)
-    assert await current_revision(database_url) == head_revision()
-    engine = make_engine(database_url)
+async def test_schema_equals_metadata(empty_database_url: str) -> None:
+    await upgrade(empty_database_url)
+    assert await current_revision(empty_database_url) == head_revision()
+    engine = make_engine(empty_database_url)
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
@@ -51,19 +51,19 @@ async def test_schema_equals_metadata(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_upgrade_twice_is_a_quick_no_op(database_url: str) -> None:
-    await upgrade(database_url)
+async def test_upgrade_twice_is_a_quick_no_op(empty_database_url: str) -> None:
+    await upgrade(empty_database_url)
     started = time.perf_counter()
-    await upgrade(database_url)
+    await upgrade(empty_database_url)
     elapsed = time.perf_counter() - started
-    assert await current_revision(database_url) == head_revision()
+    assert await current_revision(empty_database_url) == head_revision()
     assert elapsed < 0.3, f"an up-to-date upgrade took {elapsed:.3f} s"
 
 
-async def test_concurrent_upgrades_do_not_break(database_url: str) -> None:
-    await asyncio.gather(*(upgrade(database_url) for _ in range(4)))
-    assert await current_revision(database_url) == head_revision()
-    engine = make_engine(database_url)
+async def test_concurrent_upgrades_do_not_break(empty_database_url: str) -> None:
+    await asyncio.gather(*(upgrade(empty_database_url) for _ in range(4)))
+    assert await current_revision(empty_database_url) == head_revision()
+    engine = make_engine(empty_database_url)
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
@@ -71,21 +71,21 @@ async def test_concurrent_upgrades_do_not_break(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_processes_starting_at_once_all_succeed(database_url: str) -> None:
+async def test_processes_starting_at_once_all_succeed(empty_database_url: str) -> None:
     """Several servers starting together on one empty database: each one's upgrade works."""
     root = Path(__file__).resolve().parent.parent
     code = ("import asyncio, sys; from models.migrate import upgrade; "
             "asyncio.run(upgrade(sys.argv[1]))")
     env = {**os.environ, "PYTHONPATH": str(root)}
     children = [
-        await asyncio.create_subprocess_exec(sys.executable, "-c", code, database_url, env=env,
+        await asyncio.create_subprocess_exec(sys.executable, "-c", code, empty_database_url, env=env,
                                              cwd=root, stderr=asyncio.subprocess.PIPE)
         for _ in range(3)
     ]
     results = [await child.communicate() for child in children]
     for child, (_, stderr) in zip(children, results, strict=False):
         assert child.returncode == 0, stderr.decode()
-    assert await current_revision(database_url) == head_revision()
+    assert await current_revision(empty_database_url) == head_revision()
 
 
 def test_head_revision_agrees_with_alembic() -> None:

@@ -3,7 +3,7 @@ media and parent found, then `outbox.actions` writes and federates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,9 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from activitypub.errors import ActivityPubError
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.params import Params
+from fediverse.generation.follow_up import imagine_prompt
+from fediverse.generation.requests import Ask
+from fediverse.generation.service import imagine
+from fediverse.imaging import InvalidRequest
 from fediverse.state import AppState
 from inbox.resolve import resolve_handle
 from models.accounts import get_account
+from models.generation_jobs import enqueue_generator_mentions
 from models.status_queries import idempotent_status, remember_key, visible_status
 from models.tables import Account, MediaAttachment, Status
 from outbox import actions
@@ -152,10 +157,23 @@ async def create_status(st: AppState, account_id: int, form: StatusForm,
             assert account is not None
             await _parent(session, account, form)
             await _media(session, account, form.media_ids or [])
+    prompt = imagine_prompt(form.text)
+    if prompt is not None:  # posted once its image exists
+        try:
+            return await imagine(st, account_id, Ask(prompt=prompt), lambda: _post(
+                st, account_id, replace(form, text=prompt), key, pending=True))
+        except InvalidRequest as exc:
+            raise unprocessable(f"Validation failed: {exc.reason}") from exc
+    return await _post(st, account_id, form, key)
+
+
+async def _post(st: AppState, account_id: int, form: StatusForm, key: str | None, *,
+                pending: bool = False) -> Status:
     mention_ids = await resolve_mentions(st, form.text)
     async with writer(st) as session:
         account = await session.get(Account, account_id)
         assert account is not None
+        mentions = await _accounts(session, mention_ids)
         status = await actions.post_status(
             st.federation, session, account, text=form.text,
             visibility=form.visibility or account.default_privacy,
@@ -164,10 +182,14 @@ async def create_status(st: AppState, account_id: int, form: StatusForm,
             language=form.language or account.default_language,
             in_reply_to=await _parent(session, account, form),
             media=await _media(session, account, form.media_ids or []),
-            mentions=await _accounts(session, mention_ids),
+            mentions=mentions, pending=pending,
         )
+        if not pending:  # generator accounts answer with an image
+            await enqueue_generator_mentions(session, status, mentions)
         if key:
             await remember_key(session, account_id, key, status.id)
+        await session.commit()
+    st.wake.set()
     return status
 
 

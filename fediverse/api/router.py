@@ -9,16 +9,19 @@ def api_routes() -> list[BaseRoute]:
     from fediverse.api import (
         accounts,
         assets,
+        generations,
         instance,
         media,
         notifications,
         oauth,
         search,
         statuses,
+        streaming,
         timelines,
     )
 
     routes: list[BaseRoute] = []
-    for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media, search):
+    for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
+                   search, generations, streaming):
         routes.extend(module.routes)
     return routes

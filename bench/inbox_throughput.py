@@ -1,0 +1,370 @@
+"""How many signed activities per second one instance accepts (202) and applies.
+
+A real instance (uvicorn, its own inbox worker, SQLite unless `--database-url`) receives
+`--activities` pre-signed `Create` notes at its shared inbox from `--actors` remote actors
+whose documents (and keys) an origin server on 127.0.0.1 serves; the instance fetches each
+key once, in a warm-up that is not timed. A local account follows every actor, so each note
+is kept: applied means the status row exists. The load generator is a separate process
+that writes pre-built requests over `--connections` keep-alive connections, so signing
+costs nothing during the run; it shares the machine's cores with the instance.
+
+Accepted/s: activities over the time from the first request sent to the last 202.
+Applied/s: activities over the time from the first request sent until every status exists.
+
+The naive baseline, in the same run on its own database: the same instance and code, with
+one request at a time (one connection) and an inbox worker running one job at a time.
+
+    python bench/inbox_throughput.py [--activities 5000] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel import select  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from activitypub.httpsig import sign_cavage  # noqa: E402
+from activitypub.keys import generate_rsa_keypair  # noqa: E402
+from bench._common import Instance, free_port, machine, rate, running_instance, serving  # noqa: E402
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+AS_JSON = "application/activity+json"
+
+
+@dataclass
+class Origin:
+    """Remote actors served from one loopback server, with their private keys."""
+
+    port: int
+    keys: list[tuple[str, str]]  # (private pem, public pem) per actor
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def actor(self, n: int) -> str:
+        return f"{self.base}/users/a{n}"
+
+    def document(self, n: int) -> dict[str, Any]:
+        uri = self.actor(n)
+        return {"@context": ["https://www.w3.org/ns/activitystreams",
+                             "https://w3id.org/security/v1"],
+                "id": uri, "type": "Person", "preferredUsername": f"a{n}",
+                "inbox": f"{uri}/inbox", "outbox": f"{uri}/outbox",
+                "followers": f"{uri}/followers", "endpoints": {"sharedInbox": f"{self.base}/inbox"},
+                "publicKey": {"id": f"{uri}#main-key", "owner": uri,
+                              "publicKeyPem": self.keys[n][1]}}
+
+    async def serve_actor(self, request: Request) -> Response:
+        n = int(request.path_params["name"].removeprefix("a"))
+        return Response(orjson.dumps(self.document(n)), media_type=AS_JSON)
+
+
+EPOCH = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+
+def create_note(origin: Origin, n: int, serial: int, mention: str) -> dict[str, Any]:
+    actor = origin.actor(n)
+    note = f"{actor}/statuses/{serial}"
+    # one distinct millisecond per note: back-dated status ids draw only 16 random bits per
+    # millisecond (models.ids), so thousands of notes in one second would collide
+    moment = EPOCH + timedelta(milliseconds=serial + 10)
+    published = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note}/activity",
+            "type": "Create", "actor": actor, "published": published,
+            "to": [PUBLIC], "cc": [f"{actor}/followers", mention],
+            "object": {"id": note, "type": "Note", "attributedTo": actor,
+                       "content": f"<p>note {serial} from a{n}, hello <a href=\"{mention}\">"
+                                  f"@alice</a></p>",
+                       "published": published, "to": [PUBLIC],
+                       "cc": [f"{actor}/followers", mention],
+                       "tag": [{"type": "Mention", "href": mention, "name": "@alice"}]}}
+
+
+def signed_request(instance: Instance, origin: Origin, n: int, activity: dict[str, Any]) -> bytes:
+    """The whole HTTP/1.1 request, signed as actor `n`, ready to write to a socket."""
+    body = orjson.dumps(activity)
+    url = f"{instance.base_url}/inbox"
+    headers = sign_cavage("POST", url, {"Content-Type": AS_JSON}, body,
+                          key_id=f"{origin.actor(n)}#main-key", private_key_pem=origin.keys[n][0])
+    headers["Content-Length"] = str(len(body))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"POST /inbox HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+# ---- the load generator (a separate process) ----
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    request: bytes) -> int:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            await reader.readexactly(int(line.split(b":", 1)[1]))
+    return status
+
+
+async def generate(path: str, port: int, connections: int) -> dict[str, Any]:
+    requests: list[bytes] = pickle.loads(Path(path).read_bytes())
+    pending = iter(requests)
+    statuses: Counter[int] = Counter()
+    last_accept = 0.0
+
+    async def connection() -> None:
+        nonlocal last_accept
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for request in pending:
+            status = await _exchange(reader, writer, request)
+            statuses[status] += 1
+            if status == 202:
+                last_accept = time.perf_counter()
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return {"start": start, "end": time.perf_counter(), "last_accept": last_accept,
+            "statuses": dict(statuses)}
+
+
+# ---- the measurement ----
+
+@contextlib.asynccontextmanager
+async def origin_server(actors: int) -> AsyncIterator[Origin]:
+    keys = [generate_rsa_keypair(2048) for _ in range(actors)]
+    origin = Origin(port=free_port(), keys=keys)
+    app = Starlette(routes=[Route("/users/{name}", origin.serve_actor)])
+    async with serving(app, origin.port, access_log=False):
+        yield origin
+
+
+async def _count(instance: Instance, query: Any) -> int:
+    async with instance.state.sessions() as session:
+        return int((await session.exec(query)).one())
+
+
+async def remote_statuses(instance: Instance) -> int:
+    from models.tables import Status
+    return await _count(instance, select(sa.func.count()).select_from(Status)
+                        .where(Status.local == sa.false()))
+
+
+async def unfinished_jobs(instance: Instance) -> int:
+    from models.tables import Job
+    return await _count(instance, select(sa.func.count()).select_from(Job)
+                        .where(Job.state.in_(["queued", "running"])))  # type: ignore[attr-defined]
+
+
+async def until(check: Any, goal: int, timeout: float, every: float = 0.02) -> float:
+    """perf_counter() when `check()` first reaches `goal`."""
+    deadline = time.perf_counter() + timeout
+    while (value := await check()) < goal:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"reached only {value} of {goal}")
+        await asyncio.sleep(every)
+    return time.perf_counter()
+
+
+async def prepare(instance: Instance, origin: Origin, actors: int) -> None:
+    """Alice exists; the instance has fetched every actor's key once; alice follows them."""
+    from models.accounts import create_account
+    from models.remote import get_account_by_uri
+    from models.tables import Follow
+
+    async with instance.state.sessions() as session:
+        alice = await create_account(session, "alice")
+        await session.commit()
+    # warm-up: one activity per actor makes the instance fetch and keep its key
+    warm = [signed_request(instance, origin, n, create_note(origin, n, -1, PUBLIC))
+            for n in range(actors)]
+    await _send_all(instance, warm, connections=4)
+
+    async def all_done() -> int:
+        return int(await unfinished_jobs(instance) == 0)
+
+    await until(all_done, 1, timeout=60)
+    async with instance.state.sessions() as session:
+        for n in range(actors):
+            remote = await get_account_by_uri(session, origin.actor(n))
+            assert remote is not None, "warm-up did not store the actor"
+            session.add(Follow(account_id=alice.id, target_account_id=remote.id, state="accepted"))
+        await session.commit()
+
+
+async def _send_all(instance: Instance, requests: list[bytes], connections: int
+                    ) -> dict[str, Any]:
+    """Run the load generator process over `requests`; its report."""
+    port = int(instance.settings.domain.rsplit(":", 1)[1])
+    with tempfile.NamedTemporaryFile(suffix=".pickle", delete=False) as handle:
+        handle.write(pickle.dumps(requests))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--generate", handle.name, "--port", str(port),
+            "--connections", str(connections), stdout=subprocess.PIPE)
+        out, _ = await proc.communicate()
+    finally:
+        Path(handle.name).unlink()
+    if proc.returncode != 0:
+        raise RuntimeError("the load generator failed")
+    return json.loads(out)
+
+
+async def measure(instance: Instance, origin: Origin, count: int, actors: int,
+                  connections: int) -> dict[str, Any]:
+    await prepare(instance, origin, actors)
+    mention = f"{instance.base_url}/users/alice"
+    signed_at = time.perf_counter()
+    requests = [signed_request(instance, origin, i % actors, create_note(origin, i % actors, i,
+                                                                          mention))
+                for i in range(count)]
+    signing = time.perf_counter() - signed_at
+    before = await remote_statuses(instance)
+    sent = asyncio.create_task(_send_all(instance, requests, connections))
+
+    async def kept() -> int:
+        return await remote_statuses(instance) - before
+
+    applied_at = await until(kept, count, timeout=600)
+    report = await sent
+    accepted = report["statuses"].get("202", 0)
+    return {"activities": count, "connections": connections, "statuses": report["statuses"],
+            "accept_seconds": report["last_accept"] - report["start"],
+            "apply_seconds": applied_at - report["start"],
+            "accepted": accepted, "signing_seconds": signing}
+
+
+@contextlib.asynccontextmanager
+async def inbox_worker(instance: Instance, *, concurrency: int, batch_size: int
+                       ) -> AsyncIterator[None]:
+    """The inbox queue's worker, as `fediverse.workers` runs it, with the given sizes."""
+    from inbox.apply import make_inbox_handler
+    from inbox.batch import make_inbox_batch_handler
+    from models.queue import Worker
+
+    ctx = instance.state.federation
+    worker = Worker(instance.state.sessions, {"activity": make_inbox_handler(ctx)}, ["inbox"],
+                    batches={"activity": make_inbox_batch_handler(ctx)}, batch_size=batch_size,
+                    concurrency=concurrency, wake=ctx.wake)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def naive_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict[str, Any]:
+    """One request at a time; the worker applies one job per transaction, one at a time."""
+    url = await _database(args, root / "naive")
+    async with running_instance(root / "naive", url, run_workers=False) as instance:
+        async with inbox_worker(instance, concurrency=1, batch_size=1):
+            return await measure(instance, origin, args.naive_activities, args.actors, 1)
+
+
+async def fast_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict[str, Any]:
+    """Concurrent senders; the worker applies up to `--batch` jobs per transaction."""
+    url = await _database(args, root / "fast")
+    async with running_instance(root / "fast", url, run_workers=False) as instance:
+        async with inbox_worker(instance, concurrency=args.worker_concurrency,
+                                batch_size=args.batch):
+            return await measure(instance, origin, args.activities, args.actors, args.connections)
+
+
+async def _database(args: argparse.Namespace, where: Path) -> str:
+    where.mkdir(parents=True, exist_ok=True)
+    if not args.database_url:
+        return f"sqlite:///{where}/bench.sqlite3"
+    return await _fresh_postgres(args.database_url, where.name)
+
+
+async def _fresh_postgres(url: str, suffix: str) -> str:
+    """A new empty database beside the one `url` names."""
+    from models.db import make_engine
+
+    name = f"bench_inbox_{suffix}_{int(time.time())}"
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def describe(name: str, result: dict[str, Any]) -> str:
+    count = result["activities"]
+    return (f"{name:>6}: {count} activities over {result['connections']} connection(s): "
+            f"accepted {rate(result['accepted'], result['accept_seconds'])} "
+            f"({result['accept_seconds']:.2f} s), "
+            f"applied {rate(count, result['apply_seconds'])} ({result['apply_seconds']:.2f} s); "
+            f"answers {result['statuses']}")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp:
+        async with origin_server(args.actors) as origin:
+            naive = await naive_run(args, origin, Path(tmp)) if args.naive_activities else None
+            fast = await fast_run(args, origin, Path(tmp))
+    return {"naive": naive, "fast": fast}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--activities", type=int, default=5000)
+    parser.add_argument("--naive-activities", type=int, default=1000,
+                        help="activities for the naive baseline (0 skips it)")
+    parser.add_argument("--actors", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=100, help="jobs per apply transaction")
+    parser.add_argument("--worker-concurrency", type=int, default=2,
+                        help="apply transactions in flight")
+    parser.add_argument("--database-url", default="",
+                        help="a PostgreSQL URL; a fresh database is created beside it")
+    parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument("--generate", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    runner = _event_loop_runner()
+    if args.generate:
+        print(json.dumps(runner(generate(args.generate, args.port, args.connections))))
+        return
+    print(machine())
+    results = runner(run(args))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    if results["naive"]:
+        print(describe("naive", results["naive"]))
+    print(describe("fast", results["fast"]))
+
+
+def _event_loop_runner() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+if __name__ == "__main__":
+    main()

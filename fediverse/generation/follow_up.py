@@ -1,0 +1,77 @@
+"""What a finished image leads to: a pending `/imagine` status published with it, or a
+generator account's reply to the status that asked. Each runs in the caller's transaction
+and commits it (the outbox actions do)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fediverse.generation.requests import PUBLISH, REPLY
+from models.audience import blocks
+from models.tables import Account, MediaAttachment, Status
+from outbox import actions
+from outbox.context import Context
+
+_TAG = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
+_MARKUP = re.compile(r"<[^>]+>")
+_MENTION = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w.:-]+)?")
+IMAGINE = "/imagine "
+
+
+def imagine_prompt(text: str) -> str | None:
+    """The prompt of a status text starting with `/imagine `, else None."""
+    if not text.startswith(IMAGINE):
+        return None
+    return text[len(IMAGINE):].strip()
+
+
+def prompt_of(status: Status) -> str:
+    """What a status asking a generator account wants: its text without the mentions (and
+    without a leading `/imagine`)."""
+    text = status.text if status.local and status.text else _plain(status.content)
+    text = _MENTION.sub(" ", text).strip()
+    if text.startswith(IMAGINE.strip()):
+        text = text[len(IMAGINE.strip()):]
+    return " ".join(text.split())
+
+
+def _plain(content: str) -> str:
+    return html.unescape(_MARKUP.sub("", _TAG.sub("\n", content)))
+
+
+def handle_of(account: Account) -> str:
+    return account.username if not account.domain else f"{account.username}@{account.domain}"
+
+
+async def after_render(ctx: Context, session: AsyncSession, media: MediaAttachment,
+                       then: dict[str, Any]) -> None:
+    """Do what the request asked once its image is ready; always commits."""
+    if then.get("do") == PUBLISH:
+        status = await session.get(Status, int(then["status_id"]))
+        if status is not None and status.pending and status.deleted_at is None:
+            await actions.publish_pending(ctx, session, status)  # `media` is already its
+            return
+    elif then.get("do") == REPLY:
+        asked = await session.get(Status, int(then["status_id"]))
+        generator = await session.get(Account, int(then["generator_id"]))
+        if asked is not None and generator is not None and asked.deleted_at is None:
+            await reply(ctx, session, generator, asked, media=[media])
+            return
+    await session.commit()
+
+
+async def reply(ctx: Context, session: AsyncSession, generator: Account, asked: Status, *,
+                text: str = "", media: list[MediaAttachment] | None = None) -> Status | None:
+    """The generator's answer to `asked`, addressed to its author, no more visible than it;
+    None (nothing sent) when the generator blocks the asker."""
+    asker = await session.get(Account, asked.account_id)
+    if asker is None or await blocks(session, generator.id, asker.id):
+        await session.commit()
+        return None
+    return await actions.post_status(
+        ctx, session, generator, text=f"@{handle_of(asker)} {text}".strip(),
+        visibility=asked.visibility, in_reply_to=asked, media=media or [], mentions=[asker])

@@ -90,24 +90,22 @@ async def on_block(ctx: Context, session: AsyncSession, activity: dict[str, Any]
 
 
 async def undo_follow(ctx: Context, session: AsyncSession, inner: Any, actor: Account) -> bool:
-    follow = await by_uri(session, Follow, inner if isinstance(inner, str) else inner.get("id"),
-                          actor.id)
-    if follow is None and isinstance(inner, dict) and "Follow" in type_of(inner):
-        target = await local_account(ctx, session, object_id(inner) or "")
-        follow = await follow_between(session, actor.id, target.id) if target else None
-    if follow is None:
-        return False
-    await session.delete(follow)
-    return True
+    return await _undo_relation(ctx, session, inner, actor, Follow, "Follow", follow_between)
 
 
 async def undo_block(ctx: Context, session: AsyncSession, inner: Any, actor: Account) -> bool:
-    block = await by_uri(session, Block, inner if isinstance(inner, str) else inner.get("id"),
-                         actor.id)
-    if block is None and isinstance(inner, dict) and "Block" in type_of(inner):
+    return await _undo_relation(ctx, session, inner, actor, Block, "Block", block_between)
+
+
+async def _undo_relation(ctx: Context, session: AsyncSession, inner: Any, actor: Account,
+                         model: Any, kind: str, between: Any) -> bool:
+    """Remove the actor's Follow or Block named by the Undo: by its id, else by its two ends."""
+    row = await by_uri(session, model, inner if isinstance(inner, str) else inner.get("id"),
+                       actor.id)
+    if row is None and isinstance(inner, dict) and kind in type_of(inner):
         target = await local_account(ctx, session, object_id(inner) or "")
-        block = await block_between(session, actor.id, target.id) if target else None
-    if block is None:
+        row = await between(session, actor.id, target.id) if target else None
+    if row is None:
         return False
-    await session.delete(block)
+    await session.delete(row)
     return True

@@ -29,7 +29,7 @@ from models.migrate import upgrade
 from models.tables import Account, Status
 from outbox.context import Context
 from outbox.urls import Urls
-from tests.instances import free_port
+from tests.instances import free_port, serving
 
 VECTORS = Path(__file__).parent / "vectors" / "activities"
 AS_JSON = "application/activity+json"
@@ -128,18 +128,8 @@ class Origin:
 async def origin_server() -> AsyncIterator[Origin]:
     origin = Origin(port=free_port())
     app = Starlette(routes=[Route("/{path:path}", origin._handle)])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=origin.port,
-                                           log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(app, origin.port):
         yield origin
-    finally:
-        server.should_exit = True
-        await task
 
 
 def actor_doc(uri: str, **extra: Any) -> dict[str, Any]:

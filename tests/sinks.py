@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from activitypub.httpsig import verify_request
 from activitypub.keys import PublicKey
-from tests.instances import free_port
+from tests.instances import free_port, serving
 
 
 @dataclass
@@ -101,19 +101,8 @@ async def running_sink(**options: Any) -> AsyncIterator[Sink]:
     """A sink served by uvicorn on a free loopback port until the block ends."""
     sink = Sink(port=free_port(), **options)
     app = Starlette(routes=[Route("/{path:path}", sink.inbox, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=sink.port, log_level="warning",
-                            timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(app, sink.port):
         yield sink
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

@@ -21,7 +21,7 @@ from fediverse.settings import Settings
 from models.accounts import create_account
 from models.migrate import upgrade
 from models.tokens import create_token
-from tests.instances import free_port
+from tests.instances import free_port, serving
 
 SMALL = Limit(5, 300.0)
 STRICTER = Limit(2, 300.0)
@@ -49,18 +49,8 @@ async def limited_instance(tmp_path, database_url: str, **limits) -> AsyncIterat
                         image_model="tiny", device="cpu", insecure_http=True)
     await upgrade(settings.effective_database_url)
     app = create_app(settings, run_workers=False)
-    server = uvicorn.Server(uvicorn.Config(RateLimitMiddleware(app, **limits), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(RateLimitMiddleware(app, **limits), port):
         yield settings.base_url, app.state.fv
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_headers_then_429_per_ip(tmp_path, database_url) -> None:

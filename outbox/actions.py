@@ -32,7 +32,7 @@ from outbox.actors import actor_id
 from outbox.content import text_to_html
 from outbox.context import Context
 from outbox.deliver import publish
-from outbox.notes import addressing, iso
+from outbox.notes import addressing, boost_to_announce
 from outbox.relations import (
     accept_follow_request,
     block,
@@ -281,11 +281,6 @@ async def unfavourite(ctx: Context, session: AsyncSession, account: Account, sta
     return True
 
 
-def _boost_addressing(visibility: str, followers: str, author: str) -> tuple[list[str], list[str]]:
-    to, cc = addressing(visibility, followers)
-    return to, [*cc, author]
-
-
 async def reblog(ctx: Context, session: AsyncSession, account: Account, status: Status,
                  *, visibility: str = "public") -> Status:
     """Boost a public or unlisted status: an `Announce` to followers and the author."""
@@ -311,10 +306,7 @@ async def reblog(ctx: Context, session: AsyncSession, account: Account, status: 
 
 def _announce(ctx: Context, account: Account, boost: Status, status: Status, author: Account
               ) -> dict:
-    to, cc = _boost_addressing(boost.visibility, ctx.urls.followers(account.username),
-                               actor_id(author, ctx.urls))
-    return activities.announce(boost.uri, actor_id(account, ctx.urls), status.uri,
-                               published=iso(boost.created_at), to=to, cc=cc)
+    return boost_to_announce(boost, account, status, author, ctx.urls)
 
 
 async def _boost_of(session: AsyncSession, account: Account, status: Status) -> Status | None:

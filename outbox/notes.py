@@ -8,7 +8,7 @@ from typing import Any
 
 from activitypub.vocab import PUBLIC
 from models.tables import Account, MediaAttachment, Status, Tag
-from outbox.activities import create
+from outbox.activities import announce
 from outbox.actors import acct, actor_id
 from outbox.urls import Urls
 
@@ -102,6 +102,11 @@ def _position(media: MediaAttachment) -> tuple[int, int]:
     return media.position, media.id
 
 
-def status_to_create(status: Status, author: Account, urls: Urls, **related: Any) -> dict[str, Any]:
-    """The `Create` of a status, as served in outboxes (`related` as for `status_to_note`)."""
-    return create(status_to_note(status, author, urls, **related), context=False)
+def boost_to_announce(boost: Status, booster: Account, original: Status, original_author: Account,
+                      urls: Urls) -> dict[str, Any]:
+    """A boost as Mastodon sends it: to followers per visibility, the boosted author in `cc`."""
+    to, cc = addressing(boost.visibility, urls.followers(booster.username))
+    # a boost's uri names its Announce (as Mastodon's do); otherwise the Announce lives below it
+    uri = boost.uri if boost.uri.endswith("/activity") else boost.uri + "/activity"
+    return announce(uri, actor_id(booster, urls), original.uri, published=iso(boost.created_at),
+                    to=to, cc=[*cc, actor_id(original_author, urls)])

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from activitypub.collection import AS_CONTEXT, ordered_collection, ordered_collection_page, page_url
 from fediverse.routes.common import activity_response, error, state
-from fediverse.routes.served import activities_of, actor_uri, note_of
+from fediverse.routes.served import activities_of, note_of
 from fediverse.routes.signed_get import admitted
 from models.accounts import get_account
 from models.collections import (
@@ -24,6 +24,7 @@ from models.collections import (
     pinned_statuses,
 )
 from models.tables import Account, Status
+from outbox.actors import actor_id
 
 PAGE_SIZE = 20
 
@@ -76,7 +77,7 @@ async def _follows(request: Request, account: Account, direction: Direction) -> 
         offset = (number - 1) * PAGE_SIZE if number else 0
         rows = await follows_page(session, account.id, direction, limit=PAGE_SIZE,
                                   max_id=max_id, offset=offset)
-    items = [actor_uri(other, fv.urls) for _, other in rows]
+    items = [actor_id(other, fv.urls) for _, other in rows]
     if number:
         this = page_url(url, page=number)
         more = offset + len(rows) < total

@@ -15,7 +15,7 @@ from activitypub.jsonld import MASTODON_CONTEXT
 from models.collections import statuses_with_authors
 from models.tables import Account, Status
 from outbox.activities import create
-from outbox.notes import addressing
+from outbox.notes import boost_to_announce
 from outbox.rendering import render_note
 from outbox.urls import Urls
 
@@ -23,17 +23,6 @@ from outbox.urls import Urls
 def with_context(doc: dict[str, Any]) -> dict[str, Any]:
     """A top-level document: Mastodon's @context first, then the rest."""
     return {"@context": copy.deepcopy(MASTODON_CONTEXT), **doc}
-
-
-def actor_uri(account: Account, urls: Urls) -> str:
-    """The ActivityPub id of a local or remote account."""
-    return urls.actor(account.username) if account.local else account.uri or ""
-
-
-def activity_id(status: Status) -> str:
-    """Where a status's Create (or a boost's Announce) lives: `{status uri}/activity`."""
-    # a boost's uri may already name its Announce, as Mastodon's do
-    return status.uri if status.uri.endswith("/activity") else status.uri + "/activity"
 
 
 async def note_of(session: AsyncSession, status: Status, author: Account, urls: Urls) -> dict[str, Any]:
@@ -47,17 +36,10 @@ def create_of(note: dict[str, Any], status: Status, author: Account, urls: Urls)
 
 def announce_of(boost: Status, author: Account, original: Status, original_author: Account,
                 urls: Urls) -> dict[str, Any]:
-    """A boost as Mastodon sends it: the boosted note's author is added to `cc`."""
-    to, cc = addressing(boost.visibility, urls.followers(author.username))
-    return {
-        "id": activity_id(boost),
-        "type": "Announce",
-        "actor": urls.actor(author.username),
-        "published": boost.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "to": to,
-        "cc": [*cc, actor_uri(original_author, urls)],
-        "object": original.uri,
-    }
+    """A boost's `Announce`, the same one that was delivered (without its own @context)."""
+    doc = boost_to_announce(boost, author, original, original_author, urls)
+    doc.pop("@context", None)
+    return doc
 
 
 def tombstone_of(uri: str) -> dict[str, Any]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
 
 from fediverse.errors import CommandError
 from fediverse.settings import Settings
+
+STARTUP_FAILURE = 3  # as `uvicorn.run` exits when the server cannot start
 
 
 def _redact(url: str) -> str:
@@ -39,10 +42,19 @@ def serve(settings: Settings, *, host: str, port: int, workers: bool) -> int:
     from fediverse.app import create_app
 
     asyncio.run(migrate(settings, quiet=True))
-    app = create_app(settings, run_workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=True,
-                timeout_graceful_shutdown=5)  # open streams must not hold a shutdown up
-    return 0
+
+    async def listening() -> None:
+        while not server.started:
+            await asyncio.sleep(0.01)
+
+    app = create_app(settings, run_workers=workers, listening=listening)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False,
+                            proxy_headers=True,
+                            timeout_graceful_shutdown=5)  # open streams must not hold a shutdown up
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it handled
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE  # uvicorn said why
 
 
 async def worker(settings: Settings, queues: list[str] | None) -> int:
@@ -125,6 +137,7 @@ def generate(
             model=settings.image_model, device=settings.device, prompt=prompt, out=out,
             seed=seed, steps=steps, width=width, height=height,
             negative_prompt=negative_prompt, progress=sys.stderr.isatty(),
+            options=settings.image_options,
         )
     except (InvalidRequest, ModelUnavailable) as exc:
         raise CommandError(str(exc)) from exc

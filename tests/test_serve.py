@@ -41,7 +41,20 @@ def test_serve_answers_webfinger_nodeinfo_and_actor(tmp_path):
         assert href == f"http://localhost:{port}/users/alice"  # localhost: http:// by default
         actor = httpx.get(base + "/users/alice", headers={"Accept": "application/activity+json"}).json()
         assert actor["id"] == href and actor["inbox"] == href + "/inbox"
+        instance = httpx.get(base + "/api/v1/instance")  # a client API route, imported lazily
+        assert instance.status_code == 200 and instance.json()["uri"] == f"localhost:{port}"
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(20)
     assert server.returncode == 0
+
+
+def test_start_up_path_leaves_the_heavy_modules_for_later():
+    """What `serve` imports before it listens: no models, HTTP client, crypto, JSON-LD, images."""
+    heavy = ("models.tables", "sqlmodel", "pydantic", "httpx", "cryptography", "pyld", "nh3", "PIL",
+             "fediverse.api.accounts", "inbox.receive", "fediverse.workers")
+    code = ("import sys, uvicorn, fediverse.app, fediverse.commands, fediverse.state, models.migrate; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

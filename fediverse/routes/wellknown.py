@@ -9,14 +9,14 @@ from starlette.routing import Route
 from activitypub import nodeinfo, webfinger
 from fediverse.routes.common import error, json_response, state
 from fediverse.state import VERSION
-from models.accounts import get_account
-from models.stats import usage
 
 JRD = "application/jrd+json; charset=utf-8"
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 async def webfinger_route(request: Request) -> Response:
+    from models.accounts import get_account  # the models are not on the start-up path
+
     fv = state(request)
     resource = request.query_params.get("resource", "")
     try:
@@ -59,6 +59,8 @@ async def nodeinfo_document(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in ("2.0", "2.1"):
         return error(404, f"NodeInfo {version} is not served; use 2.0 or 2.1")
+    from models.stats import usage
+
     fv = state(request)
     async with fv.sessions() as session:
         counts = await usage(session)

@@ -74,6 +74,15 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return seen
 
 
+def vet(host: str, addresses: list[IPAddress], blocked: AddressPolicy) -> list[IPAddress]:
+    """`addresses` when none is refused; a host with one refused address among good ones
+    is refused as a whole (raises `BlockedAddress`)."""
+    for address in addresses:
+        if blocked(address):
+            raise BlockedAddress(f"{host} resolves to a refused address")
+    return addresses
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that connects only to addresses the policy allows."""
 
@@ -111,11 +120,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(f"could not resolve {host}") from exc
         if not addresses:
             raise httpcore.ConnectError(f"{host} resolves to no address")
-        # A host with one refused address among good ones is refused as a whole.
-        for address in addresses:
-            if self._blocked(address):
-                raise BlockedAddress(f"{host} resolves to a refused address")
-        return addresses
+        return vet(host, addresses, self._blocked)
 
     async def connect_unix_socket(
         self,

@@ -12,8 +12,10 @@ a snapshot of the troubled ones, re-read every `refresh` seconds.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -39,6 +41,9 @@ class DeliveryPolicy:
     probe_every: timedelta = timedelta(hours=1)  # one delivery tries an unavailable host
     refresh: float = 5.0  # seconds a snapshot of troubled hosts is trusted
     timeout: float = 10.0  # seconds to read an answer (5 to connect)
+    in_flight: int = 256  # requests in flight in all, per process
+    signers: int = field(default_factory=lambda: os.cpu_count() or 2)  # signing threads
+    lease: float = 60.0  # seconds a fan-out holds the rows it has not written back (renewed)
 
 
 @dataclass
@@ -61,6 +66,7 @@ class HostHealth:
         self.policy = policy
         self._troubled: dict[str, HostState] = {}
         self._read_at = float("-inf")
+        self._reading: asyncio.Future[dict[str, HostState]] | None = None
 
     async def check(self, domain: str) -> None:
         """Raise `HostUnavailable` unless a delivery to `domain` should be tried now."""
@@ -123,6 +129,15 @@ class HostHealth:
     async def _snapshot(self) -> dict[str, HostState]:
         if time.monotonic() - self._read_at < self.policy.refresh:
             return self._troubled
+        if self._reading is None:  # one read for all the deliveries asking at once
+            self._reading = asyncio.ensure_future(self._read())
+            self._reading.add_done_callback(self._read_done)
+        return await asyncio.shield(self._reading)
+
+    def _read_done(self, task: asyncio.Future[dict[str, HostState]]) -> None:
+        self._reading = None
+
+    async def _read(self) -> dict[str, HostState]:
         query = select(Host).where(sa.or_(col(Host.failures) > 0,
                                           col(Host.unavailable_since).is_not(None)))
         async with self.sessions() as session:

@@ -1,7 +1,8 @@
 """A delivery worker process for tests/test_delivery_crash.py.
 
 Usage: python tests/delivery_child.py DATABASE_URL BASE_URL WORKER_ID
-Runs the "deliver" queue (1 s leases) and exits once no delivery is queued or running."""
+Runs the "deliver" queue (1 s leases, a fan-out's rows too) and exits once no delivery is
+queued or running."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from models.queue import Worker
 from models.tables import Job
 from outbox.context import Context
 from outbox.deliver import Deliverer
+from outbox.hosts import DeliveryPolicy
 from outbox.urls import Urls
 
 
@@ -32,7 +34,7 @@ async def main(url: str, base: str, worker_id: str) -> None:
     ctx = Context(sessions=session_factory(engine), urls=Urls(base), domain="local.example",
                   fetcher=Fetcher(user_agent="child/1"), user_agent="child/1",
                   allow_private=True, allow_http=True)
-    deliverer = Deliverer(ctx)
+    deliverer = Deliverer(ctx, DeliveryPolicy(lease=1.0))
     worker = Worker(ctx.sessions, deliverer.handlers(), ["deliver"], worker_id=worker_id,
                     concurrency=16, lease=1.0, poll_interval=0.1)
     stop = asyncio.Event()

@@ -2,7 +2,8 @@
 
 A sink answers any path as an inbox. It checks the signature with
 `activitypub.httpsig.verify_request` against the public keys it was given, records each
-verified body, and can be told to fail the next N requests, answer a fixed status, or hang.
+verified body, and can be told to fail the next N requests, answer a fixed status, hang, or
+take only one signature standard.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -42,6 +43,7 @@ class Sink:
     failures: list[int] = field(default_factory=list)  # statuses to answer next, in order
     status: int = 202  # the answer once `failures` is used up
     delay: float = 0.0  # seconds each request takes
+    schemes: frozenset[str] = frozenset({"cavage", "rfc9421"})  # signature standards taken
     in_flight: int = 0
     most_in_flight: int = 0
     attempts: int = 0
@@ -84,12 +86,18 @@ class Sink:
     async def _answer(self, request: Request) -> Response:
         if self.failures:
             return Response(status_code=self.failures.pop(0))
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the sender went away (killed)
+            return Response(status_code=499)
         url = f"{self.base}{request.url.path}"
         result = await verify_request("POST", url, request.headers.items(), body, self._lookup)
         if not result.ok:
             self.rejected.append(result.reason)
             return Response(result.reason, status_code=401)
+        if result.scheme not in self.schemes:
+            self.rejected.append(f"{result.scheme} signatures are not taken here")
+            return Response("unsupported signature", status_code=401)
         if self.status < 300:
             self.received.append(Received(request.url.path, json.loads(body),
                                           dict(request.headers.items())))

@@ -10,9 +10,13 @@ costs nothing during the run; it shares the machine's cores with the instance.
 
 Accepted/s: activities over the time from the first request sent to the last 202.
 Applied/s: activities over the time from the first request sent until every status exists.
+Instance CPU per activity: CPU time of this process (the instance, every thread, and the
+small origin server) from the first request until every status exists, over the
+activities (the load generator is not counted).
 
-The naive baseline, in the same run on its own database: the same instance and code, with
-one request at a time (one connection) and an inbox worker running one job at a time.
+The naive baseline, in the same run on its own database: the same instance, with one
+request at a time (one connection) and an inbox worker applying one job per transaction,
+one at a time (the single-job handler, no batches).
 
     python bench/inbox_throughput.py [--activities 5000] [--database-url postgresql://...]
 """
@@ -48,6 +52,7 @@ from starlette.routing import Route  # noqa: E402
 from activitypub.httpsig import sign_cavage  # noqa: E402
 from activitypub.keys import generate_rsa_keypair  # noqa: E402
 from bench._common import Instance, free_port, machine, rate, running_instance, serving  # noqa: E402
+from fediverse import workers  # noqa: E402
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_JSON = "application/activity+json"
@@ -193,7 +198,7 @@ async def prepare(instance: Instance, origin: Origin, actors: int) -> None:
     from models.remote import get_account_by_uri
     from models.tables import Follow
 
-    async with instance.state.sessions() as session:
+    async with instance.state.writer() as session:
         alice = await create_account(session, "alice")
         await session.commit()
     # warm-up: one activity per actor makes the instance fetch and keep its key
@@ -205,7 +210,7 @@ async def prepare(instance: Instance, origin: Origin, actors: int) -> None:
         return int(await unfinished_jobs(instance) == 0)
 
     await until(all_done, 1, timeout=60)
-    async with instance.state.sessions() as session:
+    async with instance.state.writer() as session:
         for n in range(actors):
             remote = await get_account_by_uri(session, origin.actor(n))
             assert remote is not None, "warm-up did not store the actor"
@@ -241,32 +246,36 @@ async def measure(instance: Instance, origin: Origin, count: int, actors: int,
                 for i in range(count)]
     signing = time.perf_counter() - signed_at
     before = await remote_statuses(instance)
+    cpu_before = time.process_time()
     sent = asyncio.create_task(_send_all(instance, requests, connections))
 
     async def kept() -> int:
         return await remote_statuses(instance) - before
 
     applied_at = await until(kept, count, timeout=600)
+    cpu = time.process_time() - cpu_before
     report = await sent
     accepted = report["statuses"].get("202", 0)
     return {"activities": count, "connections": connections, "statuses": report["statuses"],
             "accept_seconds": report["last_accept"] - report["start"],
             "apply_seconds": applied_at - report["start"],
-            "accepted": accepted, "signing_seconds": signing}
+            "accepted": accepted, "signing_seconds": signing, "cpu_seconds": cpu}
 
 
 @contextlib.asynccontextmanager
 async def inbox_worker(instance: Instance, *, concurrency: int, batch_size: int
                        ) -> AsyncIterator[None]:
-    """The inbox queue's worker, as `fediverse.workers` runs it, with the given sizes."""
+    """The inbox queue's worker: with `batch_size` > 1 as `fediverse.workers` runs it (the
+    batch handler), else one job per transaction through the single-job handler."""
     from inbox.apply import make_inbox_handler
     from inbox.batch import make_inbox_batch_handler
     from models.queue import Worker
 
     ctx = instance.state.federation
+    batches = {"activity": make_inbox_batch_handler(ctx)} if batch_size > 1 else None
     worker = Worker(instance.state.sessions, {"activity": make_inbox_handler(ctx)}, ["inbox"],
-                    batches={"activity": make_inbox_batch_handler(ctx)}, batch_size=batch_size,
-                    concurrency=concurrency, wake=ctx.wake)
+                    batches=batches, batch_size=batch_size, concurrency=concurrency,
+                    wake=ctx.wake)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -285,7 +294,7 @@ async def naive_run(args: argparse.Namespace, origin: Origin, root: Path) -> dic
 
 
 async def fast_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict[str, Any]:
-    """Concurrent senders; the worker applies up to `--batch` jobs per transaction."""
+    """Concurrent senders; the inbox worker as `fediverse serve` runs it (batches)."""
     url = await _database(args, root / "fast")
     async with running_instance(root / "fast", url, run_workers=False) as instance:
         async with inbox_worker(instance, concurrency=args.worker_concurrency,
@@ -318,6 +327,7 @@ def describe(name: str, result: dict[str, Any]) -> str:
             f"accepted {rate(result['accepted'], result['accept_seconds'])} "
             f"({result['accept_seconds']:.2f} s), "
             f"applied {rate(count, result['apply_seconds'])} ({result['apply_seconds']:.2f} s); "
+            f"instance CPU {result['cpu_seconds'] / count * 1000:.2f} ms per activity; "
             f"answers {result['statuses']}")
 
 
@@ -336,9 +346,10 @@ def main() -> None:
                         help="activities for the naive baseline (0 skips it)")
     parser.add_argument("--actors", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=100, help="jobs per apply transaction")
-    parser.add_argument("--worker-concurrency", type=int, default=2,
-                        help="apply transactions in flight")
+    parser.add_argument("--batch", type=int, default=workers.BATCH_SIZE["inbox"],
+                        help="jobs per batch (default: as `fediverse serve` runs them)")
+    parser.add_argument("--worker-concurrency", type=int, default=workers.CONCURRENCY["inbox"],
+                        help="batches in flight (default: as `fediverse serve`)")
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL URL; a fresh database is created beside it")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")

@@ -18,6 +18,12 @@ def _inbox(state: AppState) -> dict[str, Handler]:
     return {"activity": make_inbox_handler(state.federation)}
 
 
+def _inbox_batches(state: AppState) -> dict[str, BatchHandler]:
+    from inbox.batch import make_inbox_batch_handler
+
+    return {"activity": make_inbox_batch_handler(state.federation)}
+
+
 def _deliver(state: AppState) -> dict[str, Handler]:
     from outbox.deliver import make_delivery_handlers
 
@@ -36,21 +42,30 @@ def _generate_batches(state: AppState) -> dict[str, BatchHandler]:
     return make_generation_batches(state)
 
 
+def _media(state: AppState) -> dict[str, Handler]:
+    from fediverse.media.jobs import make_media_handlers
+
+    return make_media_handlers(state)
+
+
 # queue -> the job kinds it runs, given the process's state. A queue nobody handles is
 # never claimed, so its jobs wait, durable, for a process that can run them.
 QUEUES: dict[str, Callable[[AppState], dict[str, Handler]]] = {
     "inbox": _inbox,
     "deliver": _deliver,
     "generate": _generate,
+    "media": _media,  # uploads whose process died before processing them
 }
 # queue -> the job kinds it runs many at a time (`models.queue.BatchHandler`), and how many
 BATCHES: dict[str, Callable[[AppState], dict[str, BatchHandler]]] = {
+    "inbox": _inbox_batches,
     "generate": _generate_batches,
 }
-BATCH_SIZE = {"generate": 16}
+BATCH_SIZE = {"generate": 16, "inbox": 100}
 # how many jobs (or batches) of a queue one process runs at once: deliveries wait on other
-# servers; one pipeline renders one batch at a time
-CONCURRENCY = {"inbox": 4, "deliver": 64, "generate": 1}
+# servers; one pipeline renders one batch at a time; inbox batches mostly wait for the one
+# database writer, fewer and bigger ones cost less
+CONCURRENCY = {"inbox": 2, "deliver": 64, "generate": 1, "media": 2}
 
 
 def select_queues(requested: list[str] | None) -> list[str]:

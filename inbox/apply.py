@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -31,7 +32,7 @@ from inbox.handlers import actors, follows, interactions, posts
 from inbox.handlers.common import Handler
 from inbox.notes import POST_TYPES
 from inbox.resolve import ResolveError, is_local, resolve_actor
-from models.queue import PermanentJobError
+from models.queue import PermanentJobError, write_session
 from models.remote import get_account_by_uri
 from models.tables import Account
 from outbox.context import Context
@@ -128,21 +129,34 @@ def make_inbox_handler(ctx: Context):  # type: ignore[no-untyped-def]
     """The job handler for queue "inbox": payload {"activity", "recipient", "signer"}."""
 
     async def handle(payload: dict[str, Any], job: Any) -> None:
-        activity = payload.get("activity")
-        if not isinstance(activity, dict):
-            raise PermanentJobError("the job carries no activity")
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                async with ctx.sessions() as session:
-                    await apply_activity(ctx, session, activity, signer=payload.get("signer"))
-                    await session.commit()
-                return
-            except (OperationalError, IntegrityError) as exc:
-                if attempt == CONFLICT_RETRIES or not _conflict(exc):
-                    raise
-            await asyncio.sleep(0.02 * 2 ** attempt + random.uniform(0, 0.02))
+        await apply_payload(ctx, payload)
 
     return handle
+
+
+async def apply_payload(ctx: Context, payload: dict[str, Any], *,
+                        then: Callable[[AsyncSession], Awaitable[Any]] | None = None) -> None:
+    """Apply one job's activity in a transaction of its own, retried at once when it clashes
+    with another writer; `then(session)` runs in the same transaction, before it commits.
+
+    The first attempt takes no write lock until it writes, so that what it fetches holds
+    up no other writer; on SQLite it fails when another wrote after it began reading, which
+    under a busy inbox is nearly always. The retries take the write lock from the start."""
+    activity = payload.get("activity")
+    if not isinstance(activity, dict):
+        raise PermanentJobError("the job carries no activity")
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            async with ctx.sessions() if attempt == 0 else write_session(ctx.sessions) as session:
+                await apply_activity(ctx, session, activity, signer=payload.get("signer"))
+                if then is not None:
+                    await then(session)
+                await session.commit()
+            return
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == CONFLICT_RETRIES or not _conflict(exc):
+                raise
+        await asyncio.sleep(0.02 * 2 ** attempt + random.uniform(0, 0.02))
 
 
 def _conflict(exc: Exception) -> bool:

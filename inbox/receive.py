@@ -13,7 +13,8 @@ import orjson
 from activitypub.httpsig import verify_request
 from activitypub.keys import KeyLookup
 from activitypub.vocab import id_of, same_origin
-from models.queue import GroupCommit, enqueue_many, write_session
+from inbox.relayed import verify_relayed
+from models.queue import GroupCommit, enqueue_rows, run_write
 
 MAX_BODY = 1_000_000  # Mastodon refuses bodies over 1 MB too
 MAX_DEPTH = 24
@@ -92,13 +93,18 @@ async def receive(
     if not result.ok:
         return Outcome(401, f"signature refused: {result.reason}")
     actor = id_of(activity["actor"]) or ""
-    if result.owner != actor:
-        return Outcome(401, f"the signer {result.owner} is not the activity's actor {actor}")
+    signer = result.key_id
+    if result.owner != actor:  # relayed? then the actor's LD signature must vouch for it
+        relayed = await verify_relayed(activity, actor, key_lookup)
+        if not relayed.ok:
+            return Outcome(401, f"the signer {result.owner} is not the activity's actor {actor}, "
+                                f"and {relayed.reason}")
+        signer = relayed.key_id
     activity_id = activity.get("id")
     if activity_id and not same_origin(activity_id, actor):
         return Outcome(400, "the activity id is not on the actor's host")
     dedupe = activity_id or "sha256:" + hashlib.sha256(body).hexdigest()
-    payload = {"activity": activity, "recipient": recipient, "signer": result.key_id}
+    payload = {"activity": activity, "recipient": recipient, "signer": signer}
     queued = await _enqueuer(sessions).add((payload, dedupe))
     return Outcome(202, queued=queued)
 
@@ -109,10 +115,8 @@ def _enqueuer(sessions) -> GroupCommit:  # type: ignore[no-untyped-def]
     enqueuer = _ENQUEUERS.get(sessions)
     if enqueuer is None:
         async def store(items: list[tuple[dict[str, Any], str]]) -> list[bool]:
-            async with write_session(sessions) as session:
-                added = await enqueue_many(session, INBOX_QUEUE, "activity", items)
-                await session.commit()
-            return added
+            return await run_write(sessions, lambda connection: enqueue_rows(
+                connection, INBOX_QUEUE, "activity", items))
 
         enqueuer = _ENQUEUERS[sessions] = GroupCommit(store)
     return enqueuer

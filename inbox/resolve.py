@@ -42,7 +42,7 @@ async def local_account(ctx: Context, session: AsyncSession, uri: str) -> Accoun
     return await get_account(session, name) if name else None
 
 
-def _fresh(account: Account) -> bool:
+def fresh(account: Account) -> bool:
     fetched = account.fetched_at
     if fetched is None:
         return False
@@ -63,7 +63,7 @@ async def resolve_actor(
             raise ResolveError(f"no local account at {uri}")
         return account
     cached = await get_account_by_uri(session, uri)
-    if cached is not None and not refresh and _fresh(cached):
+    if cached is not None and not refresh and fresh(cached):
         return cached
     try:
         doc = await ctx.fetcher.get_object(uri)
@@ -97,7 +97,7 @@ async def resolve_handle(ctx: Context, session: AsyncSession, handle: str) -> Ac
             raise ResolveError(f"no local account {username}")
         return account
     cached = await _cached_by_handle(session, username, host)
-    if cached is not None and _fresh(cached):
+    if cached is not None and fresh(cached):
         return cached
     return await resolve_actor(ctx, session, await _webfinger(ctx, handle), refresh=True)
 

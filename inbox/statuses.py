@@ -16,6 +16,7 @@ from inbox.resolve import ResolveError, get_status, is_local, local_account
 from models.generation_jobs import enqueue_generator_mentions
 from models.ids import new_id
 from models.remote import get_account_by_uri
+from models.statuses import insert_status
 from models.tables import (
     Account,
     MediaAttachment,
@@ -43,38 +44,69 @@ async def store_status(
         raise ResolveError(f"{obj.get('id')} is not a post")
     fields = note_to_fields(obj, followers_url=author.followers_url)
     parent = await get_status(session, fields.in_reply_to_uri) if fields.in_reply_to_uri else None
-    status = Status(
-        id=status_id_for(fields.published), uri=fields.uri, url=fields.url, account_id=author.id,
-        local=False, content=fields.content, spoiler_text=fields.spoiler_text,
-        sensitive=fields.sensitive, visibility=fields.visibility, language=fields.language,
-        in_reply_to_uri=fields.in_reply_to_uri,
-        in_reply_to_id=parent.id if parent else None,
-        in_reply_to_account_id=parent.account_id if parent else None,
-        conversation=fields.conversation, poll=fields.poll,
-        created_at=min(fields.published or datetime.now(UTC), datetime.now(UTC)),
-    )
-    session.add(status)
-    await session.flush()
-    await _add_media(session, status, fields.media)
+    status = new_status(fields, author, parent)
+    await insert_status(session, status)  # steps over a back-dated id another row holds
+    add_media(session, status, fields.media)
     await _add_tags(session, status, fields.hashtags)
     mentioned = await _add_mentions(ctx, session, status, fields.mentions)
-    for account in mentioned:
-        if account.local and account.id != author.id:
-            session.add(Notification(account_id=account.id, from_account_id=author.id,
-                                     type="mention", status_id=status.id))
+    notify_mentioned(session, status, author, mentioned)
     await session.flush()
     await enqueue_generator_mentions(session, status, mentioned)
     return status
 
 
-async def _add_media(session: AsyncSession, status: Status, media: list[MediaFields]) -> None:
-    for position, item in enumerate(media):
-        session.add(MediaAttachment(
-            account_id=status.account_id, status_id=status.id, type=item.type,
-            mime_type=item.mime_type, remote_url=item.remote_url, description=item.description,
-            blurhash=item.blurhash, width=item.width, height=item.height,
-            focus_x=item.focus_x, focus_y=item.focus_y, state="ready", position=position,
-        ))
+def new_status(fields: NoteFields, author: Account, parent: Status | None) -> Status:
+    """The row of a remote post by `author`, replying to `parent` when we have it."""
+    return Status(**status_values(fields, author.id,
+                                  (parent.id, parent.account_id) if parent else None))
+
+
+def status_values(fields: NoteFields, author_id: int, parent: tuple[int, int] | None
+                  ) -> dict[str, Any]:
+    """A remote post's column values; `parent` is the (id, account id) of the status it
+    replies to, when we have it."""
+    now = datetime.now(UTC)
+    return {
+        "id": status_id_for(fields.published), "uri": fields.uri, "url": fields.url,
+        "account_id": author_id, "local": False, "content": fields.content,
+        "spoiler_text": fields.spoiler_text, "sensitive": fields.sensitive,
+        "visibility": fields.visibility, "language": fields.language,
+        "in_reply_to_uri": fields.in_reply_to_uri,
+        "in_reply_to_id": parent[0] if parent else None,
+        "in_reply_to_account_id": parent[1] if parent else None,
+        "conversation": fields.conversation, "poll": fields.poll,
+        "created_at": min(fields.published or now, now),
+    }
+
+
+def notify_mentioned(session: AsyncSession, status: Status, author: Account,
+                     mentioned: list[Account]) -> None:
+    for account in notified(author, mentioned):
+        session.add(Notification(account_id=account.id, from_account_id=author.id,
+                                 type="mention", status_id=status.id))
+
+
+def notified(author: Account, mentioned: list[Account]) -> list[Account]:
+    """Who gets a mention notification: the local accounts mentioned, not the author."""
+    return [a for a in mentioned if a.local and a.id != author.id]
+
+
+def add_media(session: AsyncSession, status: Status, media: list[MediaFields]) -> None:
+    session.add_all(media_rows(status.id, status.account_id, media))
+
+
+def media_rows(status_id: int, account_id: int, media: list[MediaFields]) -> list[MediaAttachment]:
+    return [MediaAttachment(**values) for values in media_values(status_id, account_id, media)]
+
+
+def media_values(status_id: int, account_id: int, media: list[MediaFields]) -> list[dict[str, Any]]:
+    """The column values of a remote post's attachments."""
+    return [{"account_id": account_id, "status_id": status_id, "type": item.type,
+             "mime_type": item.mime_type, "remote_url": item.remote_url,
+             "description": item.description, "blurhash": item.blurhash, "width": item.width,
+             "height": item.height, "focus_x": item.focus_x, "focus_y": item.focus_y,
+             "state": "ready", "position": position, "meta": {}}
+            for position, item in enumerate(media)]
 
 
 async def _mentioned(ctx: Context, session: AsyncSession, uri: str) -> Account | None:
@@ -157,7 +189,7 @@ async def edit_status(
     status.sensitive, status.language = fields.sensitive, fields.language
     status.poll, status.edited_at = fields.poll or status.poll, fields.updated
     await session.exec(sa.delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
-    await _add_media(session, status, fields.media)
+    add_media(session, status, fields.media)
     await _add_tags(session, status, fields.hashtags)
     await _add_mentions(ctx, session, status, fields.mentions)
     session.add(status)

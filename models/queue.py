@@ -23,7 +23,7 @@ import socket
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.db import sqlite_sync_writer
 from models.ids import new_id
 from models.tables import Job
 from models.types import utcnow
@@ -39,6 +40,7 @@ from models.types import utcnow
 log = logging.getLogger(__name__)
 
 Target = AsyncEngine | async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Job], Awaitable[None]]
 # marks jobs done inside the caller's transaction (see `complete_in`)
 Finish = Callable[[AsyncSession, list[int]], Awaitable[int]]
@@ -87,7 +89,8 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDict
 
 @contextlib.asynccontextmanager
 async def write_session(target: Target) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction is a writer from its start (the caller commits).
+    """A session whose transaction is a writer from its start (the caller commits), made by
+    `target` when it is a session factory.
 
     SQLite has one writer at a time, and a waiting connection polls with sleeps of up to
     100 ms; so on SQLite the writers of this process queue, in order, for one lock per
@@ -97,8 +100,17 @@ async def write_session(target: Target) -> AsyncIterator[AsyncSession]:
     lock: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
     if engine.dialect.name == "sqlite":
         lock = _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
-    async with lock, _writer(engine)() as session:
+    async with lock, _writer_session(target, engine) as session:
         yield session
+
+
+def _writer_session(target: Target, engine: AsyncEngine) -> AsyncSession:
+    """A writer session; from a session factory, with that factory's settings (so its
+    event hooks, `outbox.events.watch`, hear what the session writes)."""
+    immediate = _writer(engine)
+    if isinstance(target, async_sessionmaker):
+        return target(bind=immediate.kw["bind"])
+    return immediate()
 
 
 async def enqueue(
@@ -132,22 +144,59 @@ async def enqueue_many(
     """Add one job per (payload, dedupe key) in the caller's transaction (it commits), in
     few statements; for each item, whether it was added (False: the key was already in this
     queue, or earlier in `items`)."""
+    return await session.run_sync(lambda sync: enqueue_rows(
+        sync.connection(), queue, kind, items, max_attempts=max_attempts))
+
+
+def enqueue_rows(
+    connection: sa.Connection, queue: str, kind: str, items: list[tuple[dict[str, Any], str]],
+    *, max_attempts: int = 10,
+) -> list[bool]:
+    """`enqueue_many` on a plain connection (see `run_write`)."""
     now = utcnow()
     keys = [key if len(key) <= _DEDUPE_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
             for _, key in items]
     rows = [{"id": new_id(), "queue": queue, "kind": kind, "payload": payload, "state": "queued",
              "attempts": 0, "max_attempts": max_attempts, "run_at": now, "created_at": now,
              "dedupe_key": key} for (payload, _), key in zip(items, keys, strict=True)]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    # one statement for any number of rows: compiled once, cached, sent in batches
+    statement = (insert(Job).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+                 .returning(Job.dedupe_key))
     added: set[str] = set()
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        statement = (insert(Job).values(rows[start:start + _ROWS_PER_INSERT])
-                     .on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
-                     .returning(Job.dedupe_key))
-        added.update((await session.exec(statement)).scalars())  # type: ignore[call-overload]
+        added.update(connection.execute(statement, rows[start:start + _ROWS_PER_INSERT]).scalars())
     first_seen = {key: index for index, key in reversed(list(enumerate(keys)))}
     return [key in added and first_seen[key] == index for index, key in enumerate(keys)]
+
+
+async def run_write(target: Target, work: Callable[[sa.Connection], T]) -> T:
+    """`work(connection)` in one write transaction, committed when it returns.
+
+    On a SQLite file the whole transaction runs in one trip to a thread of its own, on a
+    plain sqlite3 connection (`models.db.sqlite_sync_writer`), queued with this process's
+    other writers: through aiosqlite each statement is several trips between the event loop
+    and the driver's thread, each slow while the loop is busy, with the write lock held all
+    along. Elsewhere it runs on the async engine.
+    """
+    engine = _engine_of(target)
+    sync = sqlite_sync_writer(engine)
+    if sync is None:
+        async with write_session(target) as session:
+            result = await session.run_sync(lambda s: work(s.connection()))
+            await session.commit()
+        return result
+    sync_engine, thread = sync
+    async with _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock()):
+        return await asyncio.get_running_loop().run_in_executor(
+            thread, _transaction, sync_engine, work)
+
+
+def _transaction(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_immediate=True)
+        with connection.begin():
+            return work(connection)
 
 
 def _claimable(queues: list[str], now: datetime) -> Any:
@@ -218,11 +267,21 @@ async def complete_in(session: AsyncSession, job_ids: Iterable[int], *,
     ids = list(job_ids)
     if not ids:
         return 0
-    statement = (sa.update(Job).where(*_owned(ids, worker_id))
-                 .values(state="done", finished_at=utcnow(), locked_by=None, locked_until=None)
-                 .execution_options(synchronize_session=False))
-    result = await session.exec(statement)
+    result = await session.exec(_completion(ids, worker_id))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def complete_rows(connection: sa.Connection, job_ids: Iterable[int], *,
+                  worker_id: str | None = None) -> int:
+    """`complete_in` on a plain connection (see `run_write`)."""
+    ids = list(job_ids)
+    return int(connection.execute(_completion(ids, worker_id)).rowcount) if ids else 0
+
+
+def _completion(ids: list[int], worker_id: str | None) -> Any:
+    return (sa.update(Job).where(*_owned(ids, worker_id))
+            .values(state="done", finished_at=utcnow(), locked_by=None, locked_until=None)
+            .execution_options(synchronize_session=False))
 
 
 async def fail(target: Target, job_id: int, error: str, *, retry: bool = True,

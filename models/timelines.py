@@ -1,19 +1,25 @@
 """Timelines: pages of statuses, newest first, each one indexed query.
 
 Each reads statuses by id, newest first, and stops at the page's end: home tests each
-status's author against whom the viewer follows; public and tag timelines test visibility.
+status's author against whom the viewer follows (and, past the newest SCAN_BUDGET
+statuses, asks by author instead); public and tag timelines test visibility. The async
+functions give ORM statuses; the `*_rows` ones give Core rows of the same query on a
+synchronous connection (`models.reads`), for the client API's pages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.status_queries import Window, not_blocked, page
+from models.status_queries import Window, not_blocked, page, windowed
 from models.tables import (
     Bookmark,
     Favourite,
@@ -40,34 +46,109 @@ def _live() -> sa.ColumnElement[bool]:
 
 
 def _boost_live() -> sa.ColumnElement[bool]:
-    """Not a boost of a deleted status."""
+    """Not a boost of a deleted status. A scalar lookup by primary key, row by row: as
+    `NOT EXISTS`, PostgreSQL hashes every deleted status first, on each page."""
     boosted = aliased(Status)
-    gone = select(boosted.id).where(boosted.id == Status.reblog_of_id,
-                                    col(boosted.deleted_at).is_not(None))
-    return col(Status.reblog_of_id).is_(None) | ~sa.exists(gone)
+    deleted = select(boosted.deleted_at).where(boosted.id == Status.reblog_of_id)
+    return col(Status.reblog_of_id).is_(None) | deleted.scalar_subquery().is_(None)
 
 
-async def home(session: AsyncSession, viewer_id: int, window: Window) -> list[Status]:
+def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  # type: ignore[type-arg]
     """The viewer's and their followees' statuses and boosts, without whom they mute; a
-    direct status only when it is theirs or names them."""
-    followed = select(Follow.target_account_id).where(
-        Follow.account_id == viewer_id, Follow.state == "accepted")
+    direct status only when it is theirs or names them.
+
+    Read by id, newest first, testing each row's author; `by_author` reads the followees'
+    statuses through the account index instead (sorting them all: for a sparse timeline)."""
+    # each test a probe of a unique index, row by row, for the few rows a page reads (an
+    # `IN (subquery)` would first gather every followee, or every mention, on each page)
+    followed = sa.exists().where(Follow.account_id == viewer_id,
+                                 Follow.target_account_id == Status.account_id,
+                                 Follow.state == "accepted")
     muted = select(Mute.target_account_id).where(
         Mute.account_id == viewer_id,
-        col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > utcnow()))
-    mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)
+        col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > now))
+    mentioned = sa.exists().where(Mention.status_id == Status.id,
+                                  Mention.account_id == viewer_id)
     # `account_id + 0`: read by id, newest first, testing each author, rather than every
     # status of every followee sorted (the index on account_id would lead there)
     author = col(Status.account_id) + 0
-    query = select(Status).where(
-        (author == viewer_id) | author.in_(followed),
+    if by_author:
+        followees = select(Follow.target_account_id).where(
+            Follow.account_id == viewer_id, Follow.state == "accepted")
+        author_test = (col(Status.account_id) == viewer_id) | col(Status.account_id).in_(followees)
+    else:
+        author_test = (author == viewer_id) | followed
+    return select(Status).where(
+        author_test,
         ~col(Status.account_id).in_(muted), _live(),
         (col(Status.visibility) != "direct") | (col(Status.account_id) == viewer_id)
-        | col(Status.id).in_(mentioned),
+        | mentioned,
         col(Status.pending).is_(False) | (col(Status.account_id) == viewer_id),
         _boost_live(),
     )
-    return await page(session, query, col(Status.id), window)
+
+
+# The `*_rows` statements are built once per shape, with parameters: building a statement
+# costs far more than running it on an indexed page.
+_VIEWER = sa.bindparam("viewer", type_=sa.BigInteger)
+_TAG = sa.bindparam("tag", type_=sa.BigInteger)
+_NOW = sa.bindparam("now", type_=Mute.__table__.c.expires_at.type)  # type: ignore[attr-defined]
+
+
+def _shape(window: Window) -> tuple[bool, bool, bool]:
+    return window.max_id is not None, window.since_id is not None, window.min_id is not None
+
+
+def _windowed(query: sa.Select, shape: tuple[bool, bool, bool]) -> sa.Select:  # type: ignore[type-arg]
+    """`query` as Core rows of the statuses table, in a window of parameters."""
+    core = query.with_only_columns(*Status.__table__.c)  # type: ignore[attr-defined]
+    has_max, has_since, has_min = shape
+    window = Window(sa.bindparam("limit", type_=sa.Integer),  # type: ignore[arg-type]
+                    *(sa.bindparam(name, type_=sa.BigInteger) if given else None
+                      for name, given in (("max_id", has_max), ("since_id", has_since),
+                                          ("min_id", has_min))))
+    return windowed(core, col(Status.id), window)  # type: ignore[no-any-return]
+
+
+def _rows(conn: sa.Connection, statement: sa.Select, window: Window,  # type: ignore[type-arg]
+          **values: Any) -> list[Any]:
+    rows = list(conn.execute(statement, {
+        "limit": window.limit, "max_id": window.max_id, "since_id": window.since_id,
+        "min_id": window.min_id, **values}).all())
+    return rows[::-1] if window.min_id is not None else rows
+
+
+SCAN_BUDGET = 2000  # newest statuses a home page reads by id before asking by author
+
+
+@lru_cache(maxsize=16)
+def _home_statement(shape: tuple[bool, bool, bool], by_author: bool = False
+                    ) -> sa.Select:  # type: ignore[type-arg]
+    query = _home(_VIEWER, _NOW, by_author=by_author)
+    if not by_author:  # no further down than SCAN_BUDGET statuses below the window's top
+        newest = select(Status.id).order_by(col(Status.id).desc()).offset(
+            sa.bindparam("scan", type_=sa.Integer)).limit(1)
+        if shape[0]:
+            newest = newest.where(col(Status.id) < sa.bindparam("max_id", type_=sa.BigInteger))
+        query = query.where(col(Status.id) >= sa.func.coalesce(newest.scalar_subquery(), 0))
+    return _windowed(query, shape)
+
+
+async def home(session: AsyncSession, viewer_id: int, window: Window) -> list[Status]:
+    return await page(session, _home(viewer_id, utcnow()), col(Status.id), window)
+
+
+def home_rows(conn: sa.Connection, viewer_id: int, window: Window,
+              now: datetime | None = None) -> list[Any]:
+    """The home timeline's window, as rows of the statuses table: read by id through the
+    newest statuses (a dense timeline fills its page there), else by author, so a sparse
+    one never reads the whole table."""
+    shape, values = _shape(window), {"viewer": viewer_id, "now": now or utcnow()}
+    if window.min_id is None:
+        rows = _rows(conn, _home_statement(shape), window, scan=SCAN_BUDGET, **values)
+        if len(rows) == window.limit:
+            return rows
+    return _rows(conn, _home_statement(shape, by_author=True), window, **values)
 
 
 def _public(viewer_id: int | None, where: PublicFilter) -> sa.Select:  # type: ignore[type-arg]
@@ -89,16 +170,47 @@ async def public(session: AsyncSession, viewer_id: int | None, where: PublicFilt
     return await page(session, _public(viewer_id, where), col(Status.id), window)
 
 
+@lru_cache(maxsize=64)
+def _public_statement(anonymous: bool, where: PublicFilter, shape: tuple[bool, bool, bool],
+                      tagged: bool = False) -> sa.Select:  # type: ignore[type-arg]
+    query = _public(None if anonymous else _VIEWER, where)
+    if tagged:
+        query = query.where(col(Status.id).in_(
+            select(StatusTag.status_id).where(StatusTag.tag_id == _TAG)))
+    return _windowed(query, shape)
+
+
+def public_rows(conn: sa.Connection, viewer_id: int | None, where: PublicFilter,
+                window: Window) -> list[Any]:
+    statement = _public_statement(viewer_id is None, where, _shape(window))
+    return _rows(conn, statement, window, viewer=viewer_id)
+
+
+def _tag_id(name: str) -> sa.Select:  # type: ignore[type-arg]
+    return select(Tag.id).where(sa.func.lower(Tag.name) == name.lower())
+
+
+def _tagged(tag_id: int, viewer_id: int | None, where: PublicFilter) -> sa.Select:  # type: ignore[type-arg]
+    in_tag = select(StatusTag.status_id).where(StatusTag.tag_id == tag_id)
+    return _public(viewer_id, where).where(col(Status.id).in_(in_tag))
+
+
 async def tagged(session: AsyncSession, name: str, viewer_id: int | None, where: PublicFilter,
                  window: Window) -> list[Status]:
     """Public statuses carrying hashtag `name` (any letter case)."""
-    tag_id = (await session.exec(select(Tag.id).where(
-        sa.func.lower(Tag.name) == name.lower()))).first()
+    tag_id = (await session.exec(_tag_id(name))).first()
     if tag_id is None:
         return []
-    in_tag = select(StatusTag.status_id).where(StatusTag.tag_id == tag_id)
-    query = _public(viewer_id, where).where(col(Status.id).in_(in_tag))
-    return await page(session, query, col(Status.id), window)
+    return await page(session, _tagged(tag_id, viewer_id, where), col(Status.id), window)
+
+
+def tagged_rows(conn: sa.Connection, name: str, viewer_id: int | None, where: PublicFilter,
+                window: Window) -> list[Any]:
+    tag_id = conn.execute(_tag_id(name)).scalar()
+    if tag_id is None:
+        return []
+    statement = _public_statement(viewer_id is None, where, _shape(window), tagged=True)
+    return _rows(conn, statement, window, viewer=viewer_id, tag=tag_id)
 
 
 async def bookmarks(session: AsyncSession, account_id: int, window: Window

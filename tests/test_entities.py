@@ -18,7 +18,7 @@ from fediverse.api.entities import (
     relationship_entity,
     status_entity,
 )
-from models.related import AccountStats, Related, StatusCounts, ViewerState
+from models.related import AccountStats, Related, ViewerState
 from models.relationships import Relation
 from models.tables import Account, MediaAttachment, Notification, Status
 from outbox.urls import Urls
@@ -71,9 +71,9 @@ def test_media_while_processing_and_ready() -> None:
 
 def _related(*statuses: Status, viewer: ViewerState | None = None) -> Related:
     author = Account(id=7, username="alice", created_at=WHEN)
-    return Related(accounts={7: author}, statuses={s.id: s for s in statuses},
-                   counts={s.id: StatusCounts(favourites_count=2) for s in statuses},
-                   viewer=viewer)
+    for s in statuses:
+        s.favourites_count = 2  # kept on the row by the database
+    return Related(accounts={7: author}, statuses={s.id: s for s in statuses}, viewer=viewer)
 
 
 def test_status_and_boost() -> None:
@@ -111,7 +111,9 @@ def test_relationship_and_notification() -> None:
     note = Notification(id=3, account_id=1, from_account_id=9, type="follow", created_at=WHEN)
     entity = notification_entity(note, {"id": "9"})
     assert entity == {"id": "3", "type": "follow", "created_at": "2022-04-30T14:19:05.123Z",
-                      "group_key": "ungrouped-3", "account": {"id": "9"}}
+                      "group_key": "follow-458700", "account": {"id": "9"}}  # hour of its window
+    mention = Notification(id=4, account_id=1, from_account_id=9, type="mention", created_at=WHEN)
+    assert notification_entity(mention, {"id": "9"})["group_key"] == "ungrouped-4"
 
 
 def test_default_images_are_pngs() -> None:

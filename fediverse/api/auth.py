@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from fediverse.api.errors import forbidden, unauthorized
 from fediverse.routes.common import state
+from models.reads import read
 from models.tables import Account, OAuthApp, OAuthToken
-from models.tokens import resolve_token, scope_allows
+from models.tokens import scope_allows, token_digest
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,21 @@ async def caller(request: Request, scope: str | None = None, *, user: bool = Tru
     return found
 
 
+_CALLER = (sa.select(OAuthToken, Account, OAuthApp)
+           .outerjoin(Account, Account.id == OAuthToken.account_id)  # type: ignore[arg-type]
+           .outerjoin(OAuthApp, OAuthApp.id == OAuthToken.app_id)  # type: ignore[arg-type]
+           .where(OAuthToken.token_sha256 == sa.bindparam("digest"),
+                  OAuthToken.revoked_at.is_(None)))  # type: ignore[union-attr]
+
+
+def _token_row(conn: sa.Connection, token: str) -> tuple[OAuthToken, Account | None,
+                                                          OAuthApp | None] | None:
+    """The live token with its account and app, one query."""
+    with Session(bind=conn) as session:
+        found = session.execute(_CALLER, {"digest": token_digest(token)}).first()
+        return None if found is None else (found[0], found[1], found[2])
+
+
 async def optional_caller(request: Request) -> Caller | None:
     """The caller if a token came with the request (an invalid one is still a 401)."""
     cached = request.scope.get("fediverse.caller")
@@ -52,12 +70,10 @@ async def optional_caller(request: Request) -> Caller | None:
     token = bearer_token(request)
     if token is None:
         return None
-    async with state(request).sessions() as session:
-        row = await resolve_token(session, token)
-        if row is None:
-            raise unauthorized()
-        account = await session.get(Account, row.account_id) if row.account_id else None
-        app = await session.get(OAuthApp, row.app_id) if row.app_id else None
+    found_row = await read(state(request).engine, lambda conn: _token_row(conn, token))
+    if found_row is None:
+        raise unauthorized()
+    row, account, app = found_row
     if account is not None and account.suspended_at is not None:
         raise unauthorized("Your login is currently disabled")
     found = Caller(token=row, account=account, app=app)

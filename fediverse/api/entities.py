@@ -1,7 +1,8 @@
 """Our models to Mastodon's entities (JSON-ready dicts), never dropping a documented key.
 
-The converters are pure: they take rows and what was loaded beside them (`models.related`).
-The `*_entities` helpers load that for a whole page in a few queries, then convert.
+The converters are pure: they take rows (ORM objects or Core rows: attributes by column
+name) and what was loaded beside them (`models.related`). The `*_entities` helpers load that
+for a whole page in a few queries, then convert.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.sanitize import plain_text
-from models.related import AccountStats, Related, account_stats, load_related
+from models.notifications import group_key
+from models.related import AccountStats, Related, Row, account_stats, load_related
 from models.relationships import Relation
 from models.tables import Account, MediaAttachment, Notification, Status, StatusEdit, Tag
 from outbox.urls import Urls
@@ -29,40 +31,45 @@ def iso(moment: datetime | None) -> str | None:
     """`2022-04-30T14:19:05.000Z`: UTC, always with milliseconds."""
     if moment is None:
         return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"  # without "+00:00"
 
 
 def _day(moment: datetime | None) -> str | None:
     return date.isoformat(moment.date()) if moment is not None else None
 
 
-def _image(account: Account, urls: Urls, *, path: str | None, remote: str | None,
-           default: str) -> str:
+def _image(urls: Urls, *, path: str | None, remote: str | None, default: str) -> str:
     if path:
         return urls.media(path)
     return remote or urls.base + default
 
 
-def account_url(account: Account, urls: Urls) -> str:
-    if account.local:
+def _acct(account: Row) -> str:
+    return account.username if account.domain == "" else f"{account.username}@{account.domain}"
+
+
+def account_url(account: Row, urls: Urls) -> str:
+    if account.domain == "":
         return urls.profile(account.username)
     return account.url or account.uri or ""
 
 
-def account_entity(account: Account, urls: Urls, stats: AccountStats | None = None) -> Entity:
-    """Mastodon's Account; `stats` None shows zero counts."""
-    stats = stats or AccountStats()
-    avatar = _image(account, urls, path=account.avatar_path, remote=account.avatar_url,
+def account_entity(account: Row, urls: Urls, stats: AccountStats | None = None) -> Entity:
+    """Mastodon's Account; counts from `stats`, or else as kept on the account's row."""
+    counts: Any = stats or account
+    local = account.domain == ""
+    avatar = _image(urls, path=account.avatar_path, remote=account.avatar_url,
                     default=DEFAULT_AVATAR)
-    header = _image(account, urls, path=account.header_path, remote=account.header_url,
+    header = _image(urls, path=account.header_path, remote=account.header_url,
                     default=DEFAULT_HEADER)
     return {
         "id": str(account.id),
         "username": account.username,
-        "acct": account.username if account.local else f"{account.username}@{account.domain}",
+        "acct": _acct(account),
         "url": account_url(account, urls),
-        "uri": urls.actor(account.username) if account.local else (account.uri or ""),
+        "uri": urls.actor(account.username) if local else (account.uri or ""),
         "display_name": account.display_name or "",
         "note": account.note or "",
         "avatar": avatar, "avatar_static": avatar,
@@ -77,10 +84,10 @@ def account_entity(account: Account, urls: Urls, stats: AccountStats | None = No
         "noindex": not account.indexable,
         "hide_collections": False,
         "created_at": iso(account.created_at),
-        "last_status_at": _day(stats.last_status_at),
-        "statuses_count": stats.statuses_count,
-        "followers_count": stats.followers_count,
-        "following_count": stats.following_count,
+        "last_status_at": _day(counts.last_status_at),
+        "statuses_count": counts.statuses_count,
+        "followers_count": counts.followers_count,
+        "following_count": counts.following_count,
     }
 
 
@@ -153,10 +160,9 @@ def tag_entity(tag: Tag, urls: Urls, *, following: bool | None = None) -> Entity
     return entity
 
 
-def mention_entity(account: Account, urls: Urls) -> Entity:
+def mention_entity(account: Row, urls: Urls) -> Entity:
     return {"id": str(account.id), "username": account.username,
-            "url": account_url(account, urls),
-            "acct": account.username if account.local else f"{account.username}@{account.domain}"}
+            "url": account_url(account, urls), "acct": _acct(account)}
 
 
 def poll_entity(status: Status) -> Entity | None:
@@ -176,19 +182,31 @@ def poll_entity(status: Status) -> Entity | None:
     }
 
 
-def status_entity(status: Status, related: Related, urls: Urls) -> Entity:
-    """Mastodon's Status, from the status and what `load_related` found for its page.
+def _author_entity(account_id: int, related: Related, urls: Urls,
+                   rendered: dict[int, Entity]) -> Entity:
+    """The author's entity, converted once per page however many statuses it wrote."""
+    found = rendered.get(account_id)
+    if found is None:
+        found = rendered[account_id] = account_entity(related.accounts[account_id], urls)
+    return found
+
+
+def status_entity(status: Row, related: Related, urls: Urls,
+                  rendered: dict[int, Entity] | None = None) -> Entity:
+    """Mastodon's Status, from the status and what `load_related` found for its page (its
+    fresh row there, with the counts, wins over `status`). `rendered` shares the authors'
+    entities between the statuses of a page.
 
     The viewer's flags (`favourited`, …) are present only when `related.viewer` is set."""
-    author = related.accounts[status.account_id]
-    counts = related.counts.get(status.id)
+    status = related.statuses.get(status.id, status)
+    rendered = {} if rendered is None else rendered
     boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
     entity: Entity = {
         "id": str(status.id),
         "uri": status.uri,
         "url": status.url or status.uri,
         "created_at": iso(status.created_at),
-        "account": account_entity(author, urls, related.stats.get(author.id)),
+        "account": _author_entity(status.account_id, related, urls, rendered),
         "content": status.content,
         "visibility": status.visibility,
         "sensitive": status.sensitive,
@@ -198,14 +216,14 @@ def status_entity(status: Status, related: Related, urls: Urls) -> Entity:
         "mentions": [mention_entity(a, urls) for a in related.mentions.get(status.id, [])],
         "tags": [tag_entity(t, urls) for t in related.tags.get(status.id, [])],
         "emojis": [],
-        "reblogs_count": counts.reblogs_count if counts else 0,
-        "favourites_count": counts.favourites_count if counts else 0,
-        "replies_count": counts.replies_count if counts else 0,
+        "reblogs_count": status.reblogs_count,
+        "favourites_count": status.favourites_count,
+        "replies_count": status.replies_count,
         "edited_at": iso(status.edited_at),
         "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
         "in_reply_to_account_id": (str(status.in_reply_to_account_id)
                                    if status.in_reply_to_account_id else None),
-        "reblog": status_entity(boosted, related, urls) if boosted is not None else None,
+        "reblog": status_entity(boosted, related, urls, rendered) if boosted is not None else None,
         "poll": poll_entity(status),
         "card": None,
         "language": status.language,
@@ -223,7 +241,7 @@ def status_entity(status: Status, related: Related, urls: Urls) -> Entity:
 def status_with_source(status: Status, related: Related, urls: Urls) -> Entity:
     """A status as its author sees it after deleting it: with `text` (to redraft)."""
     entity = status_entity(status, related, urls)
-    entity["text"] = status.text
+    entity["text"] = related.statuses.get(status.id, status).text
     return entity
 
 
@@ -231,7 +249,13 @@ async def status_entities(session: AsyncSession, urls: Urls, statuses: Sequence[
                           viewer_id: int | None = None) -> list[Entity]:
     """Statuses (boosts with their boosted status) as entities, in a few queries in all."""
     related = await load_related(session, statuses, viewer_id)
-    return [status_entity(s, related, urls) for s in statuses]
+    return page_entities(statuses, related, urls)
+
+
+def page_entities(statuses: Sequence[Row], related: Related, urls: Urls) -> list[Entity]:
+    """The statuses of a page as entities, from what `models.related.load_page` found."""
+    rendered: dict[int, Entity] = {}
+    return [status_entity(s, related, urls, rendered) for s in statuses]
 
 
 def status_source_entity(status: Status) -> Entity:
@@ -267,7 +291,7 @@ def notification_entity(notification: Notification, account: Entity,
     entity: Entity = {
         "id": str(notification.id), "type": notification.type,
         "created_at": iso(notification.created_at),
-        "group_key": f"ungrouped-{notification.id}", "account": account,
+        "group_key": group_key(notification), "account": account,
     }
     if status is not None:
         entity["status"] = status

@@ -15,6 +15,7 @@ from fediverse.api.entities import (
     account_entities,
     context_entity,
     media_entity,
+    page_entities,
     status_edit_entity,
     status_entities,
     status_source_entity,
@@ -24,7 +25,8 @@ from fediverse.api.errors import forbidden, not_found
 from fediverse.api.params import link_header, page_of, params
 from fediverse.api.posting import create_status, status_form, update_status
 from fediverse.routes.common import json_response, state
-from models.related import load_related
+from models.reads import read
+from models.related import load_page, load_related
 from models.status_queries import (
     Window,
     edits_of,
@@ -57,8 +59,10 @@ async def reader(request: Request, scope: str = "read:statuses") -> Account | No
 
 async def rendered(request: Request, statuses: Sequence[Status], viewer_id: int | None
                    ) -> list[Entity]:
-    async with state(request).sessions() as session:
-        return await status_entities(session, state(request).urls, statuses, viewer_id)
+    """Committed statuses as entities, read afresh in one go (`models.reads`)."""
+    st = state(request)
+    related = await read(st.engine, lambda conn: load_page(conn, statuses, viewer_id))
+    return page_entities(statuses, related, st.urls)
 
 
 async def one(request: Request, status: Status, viewer_id: int | None) -> Response:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from fediverse.api.auth import caller
-from fediverse.api.entities import status_entities
+from fediverse.api.entities import page_entities, status_entities
 from fediverse.api.params import Page, Params, link_header, page_of, params
 from fediverse.api.statuses import reader
 from fediverse.routes.common import json_response, state
 from models import timelines
+from models.reads import read
+from models.related import Related, load_page
 from models.status_queries import Window
 from models.tables import Status
 
@@ -34,22 +38,35 @@ async def _answer(request: Request, statuses: list[Status], ids: list[int], page
     return json_response(entities, headers=link_header(request, ids, page))
 
 
+Rows = Callable[[sa.Connection], list[Any]]
+
+
+async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | None) -> Response:
+    """The page's statuses and all they show, read in one go (`models.reads`), as entities."""
+    def work(conn: sa.Connection) -> tuple[list[Any], Related]:
+        found = rows(conn)
+        return found, load_page(conn, found, viewer_id)
+
+    st = state(request)
+    statuses, related = await read(st.engine, work)
+    return json_response(page_entities(statuses, related, st.urls),
+                         headers=link_header(request, [s.id for s in statuses], page))
+
+
 async def home(request: Request) -> Response:
     who = await caller(request, "read:statuses")
     assert who.account is not None
-    page = page_of(await params(request))
-    async with state(request).sessions() as session:
-        statuses = await timelines.home(session, who.account.id, window_of(page))
-    return await _answer(request, statuses, [s.id for s in statuses], page, who.account.id)
+    page, viewer_id = page_of(await params(request)), who.account.id
+    return await _timeline(request, lambda conn: timelines.home_rows(
+        conn, viewer_id, window_of(page)), page, viewer_id)
 
 
 async def public(request: Request) -> Response:
     viewer = await reader(request)
     p = await params(request)
     page, viewer_id = page_of(p), (viewer.id if viewer else None)
-    async with state(request).sessions() as session:
-        statuses = await timelines.public(session, viewer_id, filter_of(p), window_of(page))
-    return await _answer(request, statuses, [s.id for s in statuses], page, viewer_id)
+    return await _timeline(request, lambda conn: timelines.public_rows(
+        conn, viewer_id, filter_of(p), window_of(page)), page, viewer_id)
 
 
 async def tag(request: Request) -> Response:
@@ -57,9 +74,8 @@ async def tag(request: Request) -> Response:
     p = await params(request)
     page, viewer_id = page_of(p), (viewer.id if viewer else None)
     name = request.path_params["hashtag"].lstrip("#")
-    async with state(request).sessions() as session:
-        statuses = await timelines.tagged(session, name, viewer_id, filter_of(p), window_of(page))
-    return await _answer(request, statuses, [s.id for s in statuses], page, viewer_id)
+    return await _timeline(request, lambda conn: timelines.tagged_rows(
+        conn, name, viewer_id, filter_of(p), window_of(page)), page, viewer_id)
 
 
 Listing = Callable[..., Awaitable[list[tuple[int, Status]]]]

@@ -109,6 +109,13 @@ class Fetcher:
         _final_url, body = await self._fetch(url, accept, None, _is_json_type)
         return _parse_object(body)
 
+    async def get_bytes(self, url: str, *, accept: str,
+                        media_type_ok: Callable[[str], bool]) -> bytes:
+        """Fetch any other resource (an image), unsigned, whose content type passes
+        `media_type_ok`; the same checks and bounds as documents."""
+        _final_url, body = await self._fetch(url, accept, None, media_type_ok)
+        return body
+
     async def _fetch(
         self, url: str, accept: str, auth: httpx.Auth | None, type_ok: Callable[[str], bool]
     ) -> tuple[str, bytes]:

@@ -8,6 +8,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fediverse.imaging.options import ImageOptions
 
 DEFAULT_DOMAIN = "localhost:8000"
 DEFAULT_MODEL = "stabilityai/sd-turbo"
@@ -24,14 +28,25 @@ ENV = {
     "FEDIVERSE_DATABASE_URL": "database_url",
     "FEDIVERSE_IMAGE_MODEL": "image_model",
     "FEDIVERSE_DEVICE": "device",
+    "FEDIVERSE_IMAGE_DTYPE": "image_dtype",
+    "FEDIVERSE_IMAGE_VAE": "image_vae",
     "FEDIVERSE_INSECURE_HTTP": "insecure_http",
     "FEDIVERSE_ALLOW_PRIVATE_NETWORKS": "allow_private_networks",
     "FEDIVERSE_AUTHORIZED_FETCH": "authorized_fetch",
     "FEDIVERSE_OPEN_REGISTRATIONS": "open_registrations",
     "FEDIVERSE_PASSWORD_GRANT": "password_grant",
+    # image generation limits (0: no limit)
+    "FEDIVERSE_GENERATION_QUEUE_LIMIT": "generation_queue_limit",
+    "FEDIVERSE_GENERATION_ACCOUNT_PENDING": "generation_account_pending",
+    "FEDIVERSE_GENERATION_ACCOUNT_HOURLY": "generation_account_hourly",
+    "FEDIVERSE_GENERATION_ACTOR_PENDING": "generation_actor_pending",
+    "FEDIVERSE_GENERATION_ACTOR_HOURLY": "generation_actor_hourly",
+    "FEDIVERSE_GENERATION_DOMAIN_PENDING": "generation_domain_pending",
+    "FEDIVERSE_GENERATION_DOMAIN_HOURLY": "generation_domain_hourly",
 }
 _BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations",
              "password_grant"}
+_INTEGERS = {name for var, name in ENV.items() if var.startswith("FEDIVERSE_GENERATION_")}
 
 
 class SettingsError(Exception):
@@ -49,12 +64,29 @@ class Settings:
     database_url: str = ""
     image_model: str = DEFAULT_MODEL
     device: str = "auto"
+    image_dtype: str = "auto"  # auto, float32, bfloat16, float16
+    image_vae: str = "full"  # full, tiny, or an AutoencoderTiny's Hugging Face id or folder
     insecure_http: bool | None = None
     allow_private_networks: bool = False
     authorized_fetch: bool = False
     open_registrations: bool = False
     password_grant: bool = True  # OAuth `grant_type=password` (toot's login_cli uses it)
+    # unfinished image jobs in all, and per asker: unfinished, and asked in the last hour
+    generation_queue_limit: int = 100
+    generation_account_pending: int = 4  # a local account
+    generation_account_hourly: int = 60
+    generation_actor_pending: int = 2  # a remote actor
+    generation_actor_hourly: int = 20
+    generation_domain_pending: int = 8  # all actors of one remote server
+    generation_domain_hourly: int = 100
     software_version: str = field(default="0.1.0", compare=False)
+
+    @property
+    def image_options(self) -> ImageOptions:
+        """Precision and autoencoder for the image pipeline."""
+        from fediverse.imaging.options import ImageOptions
+
+        return ImageOptions(dtype=self.image_dtype, vae=self.image_vae)
 
     @property
     def host(self) -> str:
@@ -94,6 +126,14 @@ def _parse_bool(name: str, raw: str, problems: list[str]) -> bool | None:
     return None
 
 
+def _parse_count(name: str, raw: str, problems: list[str]) -> int | None:
+    value = raw.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    problems.append(f"{name}: expected a whole number, 0 or more (0: no limit), got {raw!r}")
+    return None
+
+
 def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> Settings:
     """Build settings from `env` (default os.environ), then `overrides` (flags; None means unset).
 
@@ -106,7 +146,12 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, object] |
     for var, name in ENV.items():
         if var in env:
             raw = env[var]
-            values[name] = _parse_bool(var, raw, problems) if name in _BOOLEANS else raw
+            if name in _BOOLEANS:
+                values[name] = _parse_bool(var, raw, problems)
+            elif name in _INTEGERS:
+                values[name] = _parse_count(var, raw, problems)
+            else:
+                values[name] = raw
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value
@@ -132,6 +177,12 @@ def validate(settings: Settings) -> list[str]:
         )
     if not settings.image_model.strip():
         problems.append("FEDIVERSE_IMAGE_MODEL: must not be empty")
+    from fediverse.imaging.options import dtype_problem, vae_problem
+
+    if problem := dtype_problem(settings.image_dtype):
+        problems.append(f"FEDIVERSE_IMAGE_DTYPE: {problem}")
+    if problem := vae_problem(settings.image_vae):
+        problems.append(f"FEDIVERSE_IMAGE_VAE: {problem}")
     url = settings.database_url
     if url and not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", url):
         problems.append(

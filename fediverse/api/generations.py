@@ -1,6 +1,6 @@
 """Mastodon API extension: `POST /api/v1/generations`, an image rendered from a prompt with
 Mastodon's asynchronous media semantics (202, `url` null until `GET /api/v1/media/:id` says
-200); its id then goes into `media_ids` like an upload's."""
+200); its id then goes into `media_ids` like an upload's. Over a generation limit: 429."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from starlette.routing import BaseRoute, Route
 
 from fediverse.api.auth import caller
 from fediverse.api.entities import media_entity
-from fediverse.api.errors import unprocessable
+from fediverse.api.errors import ApiError, unprocessable
 from fediverse.api.params import Params, params
+from fediverse.generation.limits import LimitReached
 from fediverse.generation.requests import Ask
 from fediverse.generation.service import start_generation
 from fediverse.imaging import InvalidRequest
@@ -29,6 +30,13 @@ def ask_from_params(p: Params) -> Ask:
                height=p.integer("height"))
 
 
+def refusal(exc: InvalidRequest) -> ApiError:
+    """429 for a request over a generation limit, 422 for one the model cannot make."""
+    if isinstance(exc, LimitReached):
+        return ApiError(429, f"Too many requests: {exc.reason}")
+    return unprocessable(f"Validation failed: {exc.reason}")
+
+
 async def create(request: Request) -> Response:
     who = await caller(request, SCOPE)
     assert who.account is not None
@@ -36,7 +44,7 @@ async def create(request: Request) -> Response:
     try:
         media = await start_generation(state(request), who.account.id, ask)
     except InvalidRequest as exc:
-        raise unprocessable(f"Validation failed: {exc.reason}") from exc
+        raise refusal(exc) from exc
     return json_response(media_entity(media, state(request).urls), status=202)
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.errors import ActivityPubError
 from fediverse.api.errors import not_found, unprocessable
+from fediverse.api.generations import refusal
 from fediverse.api.params import Params
 from fediverse.generation.follow_up import imagine_prompt
 from fediverse.generation.requests import Ask
@@ -161,9 +162,10 @@ async def create_status(st: AppState, account_id: int, form: StatusForm,
     if prompt is not None:  # posted once its image exists
         try:
             return await imagine(st, account_id, Ask(prompt=prompt), lambda: _post(
-                st, account_id, replace(form, text=prompt), key, pending=True))
+                st, account_id, replace(form, text=prompt), key, pending=True),
+                in_reply_to_id=form.in_reply_to_id)
         except InvalidRequest as exc:
-            raise unprocessable(f"Validation failed: {exc.reason}") from exc
+            raise refusal(exc) from exc
     return await _post(st, account_id, form, key)
 
 

@@ -1,2 +1,4 @@
-"""Generated images as posts: requests checked and queued (`requests`), rendered in batches
-by the "generate" queue's worker (`render`, `worker`), then published (`follow_up`)."""
+"""Generated images as posts: requests checked against the model and the server's limits
+and queued (`requests`, `limits`, `service`), rendered in batches by the "generate" queue's
+worker (`render`, `worker`; remixes from an image with `remix`), then published
+(`follow_up`). Deleting a request cancels its image."""

@@ -32,11 +32,22 @@ def imagine_prompt(text: str) -> str | None:
 def prompt_of(status: Status) -> str:
     """What a status asking a generator account wants: its text without the mentions (and
     without a leading `/imagine`)."""
-    text = status.text if status.local and status.text else _plain(status.content)
-    text = _MENTION.sub(" ", text).strip()
+    text = _unmentioned(status)
     if text.startswith(IMAGINE.strip()):
         text = text[len(IMAGINE.strip()):]
     return " ".join(text.split())
+
+
+def wants_remix(status: Status) -> bool:
+    """Whether a status asking a generator is a `/imagine` reply: a remix of what it
+    replies to."""
+    words = _unmentioned(status).split(maxsplit=1)
+    return status.in_reply_to_uri is not None and words[:1] == [IMAGINE.strip()]
+
+
+def _unmentioned(status: Status) -> str:
+    text = status.text if status.local and status.text else _plain(status.content)
+    return _MENTION.sub(" ", text).strip()
 
 
 def _plain(content: str) -> str:
@@ -59,19 +70,31 @@ async def after_render(ctx: Context, session: AsyncSession, media: MediaAttachme
         asked = await session.get(Status, int(then["status_id"]))
         generator = await session.get(Account, int(then["generator_id"]))
         if asked is not None and generator is not None and asked.deleted_at is None:
-            await reply(ctx, session, generator, asked, media=[media])
+            await reply(ctx, session, generator, asked, media=[media],
+                        visibility=then.get("visibility"))
             return
     await session.commit()
 
 
 async def reply(ctx: Context, session: AsyncSession, generator: Account, asked: Status, *,
-                text: str = "", media: list[MediaAttachment] | None = None) -> Status | None:
-    """The generator's answer to `asked`, addressed to its author, no more visible than it;
-    None (nothing sent) when the generator blocks the asker."""
+                text: str = "", media: list[MediaAttachment] | None = None,
+                visibility: str | None = None) -> Status | None:
+    """The generator's answer to `asked`, addressed to its author, no more visible than it
+    (nor than `visibility`: a remixed post's); None (nothing sent) when the generator
+    blocks the asker."""
     asker = await session.get(Account, asked.account_id)
     if asker is None or await blocks(session, generator.id, asker.id):
         await session.commit()
         return None
     return await actions.post_status(
         ctx, session, generator, text=f"@{handle_of(asker)} {text}".strip(),
-        visibility=asked.visibility, in_reply_to=asked, media=media or [], mentions=[asker])
+        visibility=narrowest(asked.visibility, visibility), in_reply_to=asked,
+        media=media or [], mentions=[asker])
+
+
+def narrowest(visibility: str, other: str | None) -> str:
+    """The less visible of two visibilities (`other` may be None: `visibility`)."""
+    if other not in actions.VISIBILITIES:
+        return visibility
+    order = ("public", "unlisted", "private", "direct")
+    return max(visibility, other, key=order.index)

@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fediverse.generation.requests import Ask
-from fediverse.imaging import Provenance, encode_image, get_pipeline
+from fediverse.generation.requests import REMIX_STRENGTH, Ask
+from fediverse.imaging import ImageOptions, Provenance, encode_image, get_pipeline
 from fediverse.media.processing import Decoded, Processed, Rendition, render
 from fediverse.media.storage import StoredFiles, write_files
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-Shape = tuple[int | None, int | None, int | None]  # steps, width, height
+Shape = tuple[int | None, int | None, int | None, bool]  # steps, width, height, remix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,23 +28,34 @@ class Rendered:
     files: StoredFiles
 
 
-def shape_of(ask: Ask) -> Shape:
-    """Requests of the same shape share a pipeline call."""
-    return ask.steps, ask.width, ask.height
+def shape_of(ask: Ask, source: Image | None = None) -> Shape:
+    """Requests of the same shape share a pipeline call (a remix: its image's size)."""
+    if source is not None:
+        return ask.steps, source.width, source.height, True
+    return ask.steps, ask.width, ask.height, False
 
 
-def render_asks(model: str, device: str, media_dir: Path, asks: Sequence[Ask]
-                ) -> list[Rendered]:
-    """Render requests of one shape in one call; one result per request, in order."""
-    pipeline = get_pipeline(model, device)
-    steps, width, height = shape_of(asks[0])
-    settings = pipeline.settings(steps=steps, width=width, height=height)
+def render_asks(model: str, device: str, media_dir: Path, asks: Sequence[Ask],
+                sources: Sequence[Image] | None = None,
+                options: ImageOptions | None = None) -> list[Rendered]:
+    """Render requests of one shape in one call (image to image from `sources`, one per
+    request, when given); one result per request, in order. `options`: precision and
+    autoencoder (the defaults when None)."""
+    pipeline = get_pipeline(model, device, options)
     negatives = [ask.negative_prompt or "" for ask in asks]
-    images = pipeline.generate([ask.prompt for ask in asks],
-                               seeds=[int(ask.seed or 0) for ask in asks],
-                               steps=settings.steps, width=settings.width,
-                               height=settings.height, guidance=settings.guidance,
-                               negative_prompts=negatives if any(negatives) else None)
+    prompts, seeds = [ask.prompt for ask in asks], [int(ask.seed or 0) for ask in asks]
+    if sources is not None:
+        settings = pipeline.settings(steps=asks[0].steps)
+        images = pipeline.image_to_image(list(sources), prompts, seeds=seeds,
+                                         strength=REMIX_STRENGTH, steps=asks[0].steps,
+                                         negative_prompts=negatives if any(negatives) else None)
+    else:
+        steps, width, height, _ = shape_of(asks[0])
+        settings = pipeline.settings(steps=steps, width=width, height=height)
+        images = pipeline.generate(prompts, seeds=seeds, steps=settings.steps,
+                                   width=settings.width, height=settings.height,
+                                   guidance=settings.guidance,
+                                   negative_prompts=negatives if any(negatives) else None)
     results = []
     for ask, image in zip(asks, images, strict=True):
         info = Provenance(prompt=ask.prompt, negative_prompt=ask.negative_prompt,

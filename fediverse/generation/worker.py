@@ -1,22 +1,34 @@
 """The "generate" queue's handlers: render jobs in batches (one pipeline call per shape),
-and mentions of generator accounts turned into render jobs (or a reply saying why not)."""
+and mentions of generator accounts turned into render jobs (or a reply saying why not).
+A job whose request was deleted meanwhile is dropped unrendered, or its picture discarded
+when it was already rendering."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fediverse.generation.follow_up import after_render, prompt_of, reply
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activitypub.errors import ActivityPubError
+from fediverse.generation.follow_up import after_render, prompt_of, reply, wants_remix
+from fediverse.generation.limits import Asker, LimitReached
+from fediverse.generation.remix import image_to_remix, load_image
 from fediverse.generation.render import Rendered, render_asks, shape_of
-from fediverse.generation.requests import REPLY, Ask, ask_of, request_generation, resolved
+from fediverse.generation.requests import PUBLISH, REPLY, Ask, ask_of, request_generation
 from fediverse.imaging import InvalidRequest
 from fediverse.media.storage import remove_files
 from fediverse.media.uploads import fill
 from fediverse.state import AppState
+from inbox.resolve import ResolveError, resolve_status
+from models.audience import blocks, domain_blocked
 from models.generation_jobs import MENTION, RENDER
 from models.queue import BatchHandler, Finish, Handler, PermanentJobError
 from models.tables import Account, Job, MediaAttachment, Status
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 16  # the pipeline's largest batch
@@ -38,20 +50,77 @@ def make_generation_batches(st: AppState) -> dict[str, BatchHandler]:
 
 async def render_jobs(st: AppState, jobs: list[Job], finish: Finish) -> dict[int, Exception]:
     """Render claimed jobs, grouped by shape; the exception of each job that failed."""
+    jobs = await _drop_cancelled(st, jobs, finish)
+    failures: dict[int, Exception] = {}
+    sources: dict[int, Image] = {}
+    for job in jobs:
+        source_id = ask_of(job.payload).source_media_id
+        if source_id is None:
+            continue
+        try:
+            sources[job.id] = await load_image(st, int(source_id))
+        except InvalidRequest as exc:
+            await _refuse_after_all(st, job, exc.reason)
+            failures[job.id] = PermanentJobError(exc.reason)
+        except Exception as exc:  # tried again later, as a failed render is
+            await _mark_failed(st, [job] if job.attempts >= job.max_attempts else [])
+            failures[job.id] = exc
     groups: dict[Any, list[Job]] = {}
     for job in jobs:
-        groups.setdefault(shape_of(ask_of(job.payload)), []).append(job)
-    failures: dict[int, Exception] = {}
+        if job.id not in failures:
+            shape = shape_of(ask_of(job.payload), sources.get(job.id))
+            groups.setdefault(shape, []).append(job)
     for group in groups.values():
-        failures |= await _render_group(st, group, finish)
+        images = [sources[job.id] for job in group] if group[0].id in sources else None
+        failures |= await _render_group(st, group, finish, images)
     return failures
 
 
-async def _render_group(st: AppState, jobs: list[Job], finish: Finish) -> dict[int, Exception]:
+async def _drop_cancelled(st: AppState, jobs: list[Job], finish: Finish) -> list[Job]:
+    """Finish, unrendered, the jobs whose request is gone; the others."""
+    async with st.sessions() as session:
+        dropped = [job for job in jobs if not await _still_wanted(session, job)]
+    if not dropped:
+        return jobs
+    async with st.writer() as session:
+        for job in dropped:
+            await _discard(session, job)
+        await finish(session, [job.id for job in dropped])
+        await session.commit()
+    gone = {job.id for job in dropped}
+    return [job for job in jobs if job.id not in gone]
+
+
+async def _still_wanted(session: AsyncSession, job: Job) -> bool:
+    """Whether the image is still asked for: its attachment kept, and the status it
+    publishes (pending) or answers still there."""
+    media = await session.get(MediaAttachment, int(job.payload["media_id"]))
+    if media is None:
+        return False
+    then = job.payload.get("then") or {}
+    if then.get("do") in (PUBLISH, REPLY):
+        status = await session.get(Status, int(then["status_id"]))
+        if status is None or status.deleted_at is not None:
+            return False
+        if then["do"] == PUBLISH and not status.pending:
+            return False
+    return True
+
+
+async def _discard(session: AsyncSession, job: Job) -> None:
+    """Drop the attachment of a cancelled request, if it is still waiting."""
+    media = await session.get(MediaAttachment, int(job.payload["media_id"]))
+    if media is not None and media.state == "processing":
+        await session.delete(media)
+
+
+async def _render_group(st: AppState, jobs: list[Job], finish: Finish,
+                        sources: list[Image] | None) -> dict[int, Exception]:
     settings = st.settings
     try:
         results = await asyncio.to_thread(render_asks, settings.image_model, settings.device,
-                                          settings.media_dir, [ask_of(j.payload) for j in jobs])
+                                          settings.media_dir, [ask_of(j.payload) for j in jobs],
+                                          sources, settings.image_options)
     except InvalidRequest as exc:
         await _mark_failed(st, jobs)
         return {job.id: PermanentJobError(exc.reason) for job in jobs}
@@ -69,14 +138,17 @@ async def _render_group(st: AppState, jobs: list[Job], finish: Finish) -> dict[i
 
 
 async def _finish_job(st: AppState, job: Job, result: Rendered, finish: Finish) -> None:
-    """Make the media ready, mark the job done and do what was asked, in one transaction."""
+    """Make the media ready, mark the job done and do what was asked, in one transaction;
+    a picture nobody wants any more (its request deleted meanwhile) is thrown away."""
     async with st.writer() as session:
-        media = await session.get(MediaAttachment, int(job.payload["media_id"]))
         await finish(session, [job.id])
-        if media is None:  # the request was deleted meanwhile
+        if not await _still_wanted(session, job):
+            await _discard(session, job)
             await session.commit()
             remove_files(st.settings.media_dir, result.files.original, result.files.small)
             return
+        media = await session.get(MediaAttachment, int(job.payload["media_id"]))
+        assert media is not None
         fill(media, result.processed, result.files)
         session.add(media)
         await after_render(st.federation, session, media, job.payload.get("then") or {})
@@ -94,20 +166,87 @@ async def _mark_failed(st: AppState, jobs: list[Job]) -> None:
         await session.commit()
 
 
+async def _refuse_after_all(st: AppState, job: Job, reason: str) -> None:
+    """A request that cannot be made after all (its image to remix cannot be had): its
+    attachment failed, and a generator says why to whom asked."""
+    await _mark_failed(st, [job])
+    then = job.payload.get("then") or {}
+    if then.get("do") != REPLY:
+        return
+    async with st.writer() as session:
+        asked = await session.get(Status, int(then["status_id"]))
+        generator = await session.get(Account, int(then["generator_id"]))
+        if asked is None or generator is None or asked.deleted_at is not None:
+            return
+        await reply(st.federation, session, generator, asked,
+                    text=f"I could not make that image: {reason}.")
+
+
 async def answer_mention(st: AppState, status_id: int, generator_id: int) -> None:
-    """Queue the image a mention asks for, or reply saying why it cannot be made."""
+    """Queue the image a mention asks for, or reply saying why it cannot be made; nothing
+    at all for an asker the generator (or this server) blocks, or who blocks it."""
+    parent = await _parent_of(st, status_id)
     async with st.writer() as session:
         asked = await session.get(Status, status_id)
         generator = await session.get(Account, generator_id)
         if asked is None or generator is None or asked.deleted_at is not None:
             return
+        asker = await session.get(Account, asked.account_id)
+        if asker is None or await _ignored(session, generator, asker):
+            return
         then = {"do": REPLY, "status_id": asked.id, "generator_id": generator.id}
         try:
-            ask = resolved(Ask(prompt=prompt_of(asked)), st.settings.image_model)
+            ask = Ask(prompt=prompt_of(asked))
+            if wants_remix(asked):
+                if parent is None:
+                    raise InvalidRequest("the post to remix could not be found")
+                ask = Ask(prompt=ask.prompt,
+                          source_media_id=await image_to_remix(session, parent))
+                then["visibility"] = parent.visibility  # the answer shows no more of it
+            await request_generation(session, st.settings, generator.id, ask, then,
+                                     asker=Asker(asker.id, asker.domain.lower()),
+                                     for_status=asked.id)
         except InvalidRequest as exc:
-            await reply(st.federation, session, generator, asked,
-                        text=f"I could not make that image: {exc.reason}.")
+            await session.rollback()
+            refused = exc
+        else:
+            await session.commit()
+            st.wake.set()
             return
-        await request_generation(session, st.settings.image_model, generator.id, ask, then)
-        await session.commit()
-    st.wake.set()
+    why = "I cannot make that image now" if isinstance(refused, LimitReached) \
+        else "I could not make that image"
+    await _answer_why(st, status_id, generator_id, f"{why}: {refused.reason}.")
+
+
+async def _answer_why(st: AppState, status_id: int, generator_id: int, text: str) -> None:
+    async with st.writer() as session:
+        asked = await session.get(Status, status_id)
+        generator = await session.get(Account, generator_id)
+        if asked is not None and generator is not None:
+            await reply(st.federation, session, generator, asked, text=text)
+
+
+async def _ignored(session: AsyncSession, generator: Account, asker: Account) -> bool:
+    """An asker the generator blocks, who blocks the generator, or of a blocked server."""
+    if await blocks(session, generator.id, asker.id) or await blocks(session, asker.id,
+                                                                     generator.id):
+        return True
+    return bool(asker.domain) and await domain_blocked(session, asker.domain)
+
+
+async def _parent_of(st: AppState, status_id: int) -> Status | None:
+    """The post a mention replies to: stored, or fetched from its server (outside the
+    writer's lock, since it may wait on the network)."""
+    async with st.sessions() as session:
+        asked = await session.get(Status, status_id)
+        if asked is None or not asked.in_reply_to_uri or not wants_remix(asked):
+            return None
+        if asked.in_reply_to_id is not None:
+            return await session.get(Status, asked.in_reply_to_id)
+        try:
+            parent = await resolve_status(st.federation, session, asked.in_reply_to_uri)
+            await session.commit()
+        except (ActivityPubError, ResolveError, ValueError):
+            log.info("could not fetch %s to remix", asked.in_reply_to_uri)
+            return None
+        return parent

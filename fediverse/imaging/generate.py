@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fediverse.imaging.encode import Provenance, encode_image, format_for_path
+from fediverse.imaging.options import ImageOptions
 from fediverse.imaging.pipeline import get_pipeline
 from fediverse.imaging.request import check_prompts
 
@@ -38,8 +39,8 @@ def random_seed() -> int:
 def generate_to_file(*, model: str, device: str, prompt: str, out: Path,
                      seed: int | None = None, steps: int | None = None,
                      width: int | None = None, height: int | None = None,
-                     negative_prompt: str | None = None,
-                     progress: bool = False) -> GenerationInfo:
+                     negative_prompt: str | None = None, progress: bool = False,
+                     options: ImageOptions | None = None) -> GenerationInfo:
     """Generate one image and write it to `out` (.png, .jpg/.jpeg or .webp) with provenance.
 
     Raises InvalidRequest for a bad prompt, size, steps or file type, ModelUnavailable when
@@ -47,7 +48,7 @@ def generate_to_file(*, model: str, device: str, prompt: str, out: Path,
     started = time.monotonic()
     out = Path(out)
     fmt = format_for_path(out)
-    pipeline = get_pipeline(model, device)
+    pipeline = get_pipeline(model, device, options)
     seed = random_seed() if seed is None else seed
     negatives = None if negative_prompt is None else [negative_prompt]
     check_prompts([prompt], negatives, [seed])  # before any model is loaded

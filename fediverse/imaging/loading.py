@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fediverse.imaging.defaults import TINY
 from fediverse.imaging.errors import ModelUnavailable
+from fediverse.imaging.options import (
+    DEFAULT_OPTIONS,
+    TAESD,
+    TAESDXL,
+    TINY_VAE,
+    ImageOptions,
+    dtype_problem,
+)
+
+Builder = Callable[[], Any]  # makes a diffusers pipeline in code
+Loader = Callable[..., Any]  # (id or folder, dtype, **from_pretrained options) -> loaded
 
 TRUTHY = {"1", "true", "yes", "on"}
 HUB_TIMEOUT = 10.0
@@ -20,41 +32,96 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUTHY
 
 
-def dtype_for(device: str) -> Any:
-    """Half precision on accelerators, float32 on the CPU."""
+def cpu_has_fast_bfloat16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX); without it
+    PyTorch emulates bfloat16 and float32 is faster."""
     import torch
 
-    return torch.float32 if device == "cpu" else torch.float16
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
-def load_pipeline(model: str, device: str) -> Any:
-    """The text-to-image pipeline for `model`, on `device`, ready to call."""
+def dtype_for(device: str, name: str = "auto") -> Any:
+    """The torch dtype for a precision setting: `auto` is half precision on accelerators, on
+    the CPU bfloat16 where it is native, else float32."""
     import torch
 
-    dtype = dtype_for(device)
-    if model == TINY:
+    if name == "auto":
+        if device != "cpu":
+            return torch.float16
+        return torch.bfloat16 if cpu_has_fast_bfloat16() else torch.float32
+    if dtype_problem(name):
+        raise ValueError(dtype_problem(name))
+    return getattr(torch, name)
+
+
+def load_pipeline(model: str, device: str, options: ImageOptions = DEFAULT_OPTIONS,
+                  build: Builder | None = None) -> Any:
+    """The text-to-image pipeline for `model`, on `device`, ready to call. `build` makes a
+    pipeline in code instead of loading one (as for `tiny`)."""
+    dtype = dtype_for(device, options.dtype)
+    if build is None and model == TINY:
         from fediverse.imaging.tiny import build_pipeline
 
-        pipe = build_pipeline()
-        if dtype is not torch.float32:
-            pipe = pipe.to(dtype=dtype)
-    else:
-        pipe = load_pretrained(model, dtype)
+        build = build_pipeline
+    pipe = build() if build is not None else load_pretrained(model, dtype)
+    if options.tiny_vae:
+        pipe.vae = tiny_autoencoder(pipe, options.vae, dtype, built=build is not None,
+                                    small=model == TINY)
+    cast(pipe, dtype)
     pipe = pipe.to(device)
     if device.startswith("cuda"):
         use_sdpa(pipe)
+    if device == "cpu" and options.tiny_vae:
+        channels_last(pipe.vae)
     if getattr(pipe, "safety_checker", None) is not None:
         pipe.safety_checker = None
     return pipe
 
 
-def load_pretrained(model: str, dtype: Any) -> Any:
+def tiny_autoencoder(pipe: Any, name: str, dtype: Any, *, built: bool, small: bool) -> Any:
+    """The AutoencoderTiny to decode (and encode) with: TAESD for the model's family (random
+    weights of the same shape for a pipeline built in code), or the one `name` points at."""
+    if name == TINY_VAE:
+        if built:
+            from fediverse.imaging.tiny import build_autoencoder
+
+            return build_autoencoder(small=small)
+        if getattr(pipe.vae.config, "latent_channels", 4) != 4:
+            raise ModelUnavailable(
+                "no tiny autoencoder is known for this model's latents: set "
+                "FEDIVERSE_IMAGE_VAE to a Hugging Face id or folder of an AutoencoderTiny")
+        name = TAESDXL if "XL" in type(pipe).__name__ else TAESD
+    return load_pretrained(name, dtype, loader=autoencoder_from_pretrained)
+
+
+def channels_last(module: Any) -> None:
+    """NHWC weights: oneDNN's convolutions skip a reorder each call (about a third off the tiny
+    autoencoder's decode on an AVX2 CPU; nothing gained on the UNet, so it is left alone)."""
+    import torch
+
+    module.to(memory_format=torch.channels_last)
+
+
+def cast(pipe: Any, dtype: Any) -> None:
+    """Every model of the pipeline in `dtype` (those loaded in it already are left alone)."""
+    import torch
+
+    for component in pipe.components.values():
+        if isinstance(component, torch.nn.Module) and any(
+                parameter.dtype != dtype for parameter in component.parameters()):
+            torch.nn.Module.to(component, dtype=dtype)  # diffusers' own to() warns needlessly
+
+
+def load_pretrained(model: str, dtype: Any, loader: Loader | None = None) -> Any:
     """From a local folder, or from the hub's cache, then from the hub itself."""
+    loader = loader or from_pretrained
     local = Path(model).expanduser().is_dir() or model.startswith((".", "/", "~"))
     if local and not Path(model).expanduser().is_dir():
         raise ModelUnavailable(f"no model folder at {model}")
     try:
-        return from_pretrained(model, dtype, local_files_only=not local)
+        return loader(model, dtype, local_files_only=not local)
     except Exception as error:
         if local:
             raise ModelUnavailable(f"cannot load model folder {model}: {one_line(error)}") \
@@ -64,7 +131,7 @@ def load_pretrained(model: str, dtype: Any) -> Any:
                 f"model {model} is not in the local cache and HF_HUB_OFFLINE is set") from error
     check_on_hub(model)
     try:
-        return from_pretrained(model, dtype)
+        return loader(model, dtype)
     except Exception as error:
         raise ModelUnavailable(f"cannot load model {model}: {one_line(error)}") from error
 
@@ -76,6 +143,12 @@ def from_pretrained(model: str, dtype: Any, **options: Any) -> Any:
         warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
         return AutoPipelineForText2Image.from_pretrained(
             model, torch_dtype=dtype, safety_checker=None, **options)
+
+
+def autoencoder_from_pretrained(name: str, dtype: Any, **options: Any) -> Any:
+    from diffusers import AutoencoderTiny
+
+    return AutoencoderTiny.from_pretrained(name, torch_dtype=dtype, **options)
 
 
 def check_on_hub(model: str) -> None:

@@ -93,3 +93,19 @@ def build_pipeline() -> StableDiffusionPipeline:
     pipe = StableDiffusionPipeline(**components, requires_safety_checker=False)
     pipe.text_encoder.eval()
     return pipe
+
+
+def build_autoencoder(*, small: bool = True) -> Any:
+    """A tiny autoencoder (diffusers' AutoencoderTiny, TAESD's design) with weights drawn from
+    a fixed seed: narrow for the `tiny` model, TAESD's own width for full-size pipelines built
+    in code."""
+    import torch
+    from diffusers import AutoencoderTiny
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(WEIGHT_SEED + 1)
+        if not small:
+            return AutoencoderTiny()
+        return AutoencoderTiny(encoder_block_out_channels=(8, 8, 8, 8),
+                               decoder_block_out_channels=(8, 8, 8, 8),
+                               num_encoder_blocks=(1, 1, 1, 1), num_decoder_blocks=(1, 1, 1, 1))

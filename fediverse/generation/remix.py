@@ -1,0 +1,102 @@
+"""Remixes: a `/imagine` reply to a post with an image renders image to image from it. The
+image is chosen when the request is made, and read when it is rendered: our own file, or a
+remote one through the safe fetcher (size-capped), decoded with the checks uploads get, then
+scaled to the model's size (sides a multiple of 8)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from activitypub.errors import ActivityPubError
+from activitypub.fetch import Fetcher
+from fediverse.imaging import InvalidRequest
+from fediverse.imaging import request as limits
+from fediverse.imaging.defaults import defaults_for
+from fediverse.media.errors import MediaError
+from fediverse.media.processing import MAX_BYTES, decode
+from fediverse.state import AppState
+from models.tables import MediaAttachment, Status
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+DEFAULT_SIDE = 512  # a model without known defaults: about 512x512 pixels
+IMAGE_ACCEPT = "image/*"
+
+
+async def image_to_remix(session: AsyncSession, parent: Status) -> int:
+    """The id of `parent`'s first image; InvalidRequest when it has none ready."""
+    rows = (await session.exec(select(MediaAttachment).where(
+        MediaAttachment.status_id == parent.id).order_by(col(MediaAttachment.position)))).all()
+    images = [m for m in rows if m.type == "image"]
+    if not images:
+        raise InvalidRequest("the post replied to has no image to remix")
+    if images[0].state != "ready" or not (images[0].file_path or images[0].remote_url):
+        raise InvalidRequest("the image to remix is not ready yet")
+    return images[0].id
+
+
+async def load_image(st: AppState, media_id: int) -> Image:
+    """The image of attachment `media_id`, checked and scaled for the model; InvalidRequest
+    says why it cannot be had."""
+    async with st.sessions() as session:
+        media = await session.get(MediaAttachment, media_id)
+    if media is None:
+        raise InvalidRequest("the image to remix was deleted")
+    if media.file_path:
+        path = st.settings.media_dir / media.file_path
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise InvalidRequest("the image to remix is missing") from exc
+    elif media.remote_url:
+        data = await fetch_image(st, media.remote_url)
+    else:
+        raise InvalidRequest("the image to remix is missing")
+    return await asyncio.to_thread(_decoded_and_fitted, data, st.settings.image_model)
+
+
+async def fetch_image(st: AppState, url: str) -> bytes:
+    """A remote image's bytes, through the guarded fetcher, at most the upload limit."""
+    settings = st.settings
+    try:
+        async with Fetcher(user_agent=st.federation.user_agent, max_bytes=MAX_BYTES,
+                           allow_private=settings.allow_private_networks,
+                           allow_http=settings.http_allowed) as fetcher:
+            return await fetcher.get_bytes(url, accept=IMAGE_ACCEPT,
+                                           media_type_ok=lambda t: t.startswith("image/"))
+    except ActivityPubError as exc:
+        raise InvalidRequest("the image to remix could not be fetched") from exc
+
+
+def _decoded_and_fitted(data: bytes, model: str) -> Image:
+    try:
+        image = decode(data).image
+    except MediaError as exc:
+        raise InvalidRequest("the image to remix could not be read") from exc
+    return fitted(image.convert("RGB"), model)
+
+
+def fitted(image: Image, model: str) -> Image:
+    """`image` scaled to about the model's default area, its shape kept, each side a
+    multiple of 8 the model can make."""
+    from PIL import Image as PILImage
+
+    known = defaults_for(model)
+    area = (known.width or DEFAULT_SIDE) * (known.height or DEFAULT_SIDE)
+    scale = math.sqrt(area / (image.width * image.height))
+
+    def side(value: int) -> int:
+        step = limits.SIDE_MULTIPLE
+        rounded = max(limits.MIN_SIDE, round(value * scale / step) * step)
+        return min(rounded, known.max_side - known.max_side % step)
+
+    size = (side(image.width), side(image.height))
+    if size == image.size:
+        return image
+    return image.resize(size, PILImage.Resampling.LANCZOS)

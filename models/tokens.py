@@ -87,6 +87,15 @@ async def resolve_token(session: AsyncSession, token: str) -> OAuthToken | None:
     return (await session.exec(query)).first()
 
 
+async def resolve_refresh(session: AsyncSession, refresh_token: str) -> OAuthToken | None:
+    """The live token a refresh token belongs to, or None (used, revoked or unknown)."""
+    query = select(OAuthToken).where(
+        OAuthToken.refresh_sha256 == token_digest(refresh_token),
+        OAuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+    )
+    return (await session.exec(query)).first()
+
+
 async def revoke_token(session: AsyncSession, token: str) -> bool:
     """Revoke a bearer token; False if it was unknown or already revoked. The caller commits."""
     row = await resolve_token(session, token)

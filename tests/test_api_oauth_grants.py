@@ -141,10 +141,10 @@ async def test_unknown_client_is_401_invalid_client(inst: Instance, auth) -> Non
 async def test_unknown_or_missing_grant_type(inst: Instance) -> None:
     async with inst.client() as client:
         app = await register(client)
-        refresh = await client.post("/oauth/token", data={
-            "grant_type": "refresh_token", "refresh_token": "x"} | client_auth(app))
+        unknown = await client.post("/oauth/token", data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code"} | client_auth(app))
         missing = await client.post("/oauth/token", data=client_auth(app))
-    assert refresh.status_code == 400 and refresh.json()["error"] == "unsupported_grant_type"
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unsupported_grant_type"
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
 
 

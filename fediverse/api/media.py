@@ -20,8 +20,10 @@ from fediverse.media.uploads import (
     delete_media,
     own_media,
     update_media,
+    uploads_dir,
 )
 from fediverse.routes.common import json_response, state
+from models.generation_jobs import cancel_render_of
 from models.tables import MediaAttachment
 
 SCOPE = "write:media"  # Mastodon asks it of every media method, reading one included
@@ -49,7 +51,7 @@ async def _upload(request: Request, *, wait: bool) -> Response:
     fv = state(request)
     try:
         row = await create_media(fv.sessions, fv.settings.media_dir, who.account.id, upload,
-                                 wait=wait)
+                                 wait=wait, uploads_dir=uploads_dir(fv.settings.data_dir))
     except MediaError as exc:
         raise unprocessable(exc.reason) from exc
     return _answer(request, row, pending=202)
@@ -120,6 +122,8 @@ async def delete(request: Request) -> Response:
             raise not_found()
         if row.status_id is not None:
             raise unprocessable("Media attachment is currently used by a status")
+        if row.state == "processing":  # a generated image still waiting: its job goes too
+            await cancel_render_of(session, row.id)
         await delete_media(session, fv.settings.media_dir, row)
     return json_response({})
 

@@ -1,4 +1,5 @@
-"""Mastodon API: notifications (list with type filters, one, dismiss, clear, unread count)."""
+"""Mastodon API: notifications (list with type filters, one, dismiss, clear, unread count);
+the grouped ones of API v2 live in `notification_groups`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from fediverse.api import notification_groups
 from fediverse.api.account_lookup import parse_id, reader, window_of, writer
 from fediverse.api.auth import caller
 from fediverse.api.entities import notification_entities
@@ -88,6 +90,7 @@ async def unread_count(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
+    *notification_groups.routes,  # v2: grouped
     Route("/api/v1/notifications", index, methods=["GET"]),
     Route("/api/v1/notifications/clear", clear, methods=["POST"]),
     Route("/api/v1/notifications/dismiss", dismiss_legacy, methods=["POST"]),

@@ -178,6 +178,9 @@ async def _grant(request: Request, session: AsyncSession, app: OAuthApp, grant_t
     if grant_type == "client_credentials":
         return await grants.issue_token(session, app, None, grants.granted_scopes(
             app, p.string("scope")))
+    if grant_type == "refresh_token":
+        return await grants.refresh_grant(session, app, p.string("refresh_token"),
+                                          p.string("scope"))
     if grant_type == "password" and state(request).settings.password_grant:
         return await grants.password_grant(session, app, p.string("username"),
                                            p.string("password"), p.string("scope"))

@@ -20,7 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fediverse.api.oauth_apps import app_by_client_id
 from models.accounts import verify_password
 from models.tables import Account, OAuthApp, OAuthCode, OAuthToken
-from models.tokens import parse_scopes, resolve_token, scope_allows, token_digest
+from models.tokens import (
+    parse_scopes,
+    resolve_refresh,
+    resolve_token,
+    scope_allows,
+    token_digest,
+)
 from models.types import utcnow
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -57,14 +63,19 @@ def invalid_scope() -> OAuthError:
 
 @dataclass(frozen=True)
 class Issued:
-    """A new access token, as `/oauth/token` answers it."""
+    """A new access token (with a refresh token for a person's), as `/oauth/token` answers it."""
 
     token: str
     row: OAuthToken
+    refresh_token: str | None = None
 
     def response(self) -> dict[str, object]:
-        return {"access_token": self.token, "token_type": "Bearer", "scope": self.row.scopes,
-                "created_at": int(self.row.created_at.timestamp())}
+        answer: dict[str, object] = {
+            "access_token": self.token, "token_type": "Bearer", "scope": self.row.scopes,
+            "created_at": int(self.row.created_at.timestamp())}
+        if self.refresh_token is not None:
+            answer["refresh_token"] = self.refresh_token
+        return answer
 
 
 def granted_scopes(app: OAuthApp, requested: str | None) -> str:
@@ -90,13 +101,16 @@ async def authenticate_client(session: AsyncSession, client_id: str | None,
 
 async def issue_token(session: AsyncSession, app: OAuthApp, account: Account | None,
                       scopes: str) -> Issued:
-    """A new token row for `account` (None: app-only) through `app`, flushed."""
+    """A new token row for `account` (None: app-only) through `app`, flushed. A person's
+    token comes with a refresh token (RFC 6749 4.4.3: none for client credentials)."""
     token = secrets.token_urlsafe(32)
+    refresh = secrets.token_urlsafe(32) if account is not None else None
     row = OAuthToken(token_sha256=token_digest(token), scopes=scopes, app_id=app.id,
-                     account_id=account.id if account is not None else None)
+                     account_id=account.id if account is not None else None,
+                     refresh_sha256=token_digest(refresh) if refresh else None)
     session.add(row)
     await session.flush()
-    return Issued(token=token, row=row)
+    return Issued(token=token, row=row, refresh_token=refresh)
 
 
 # authorization codes
@@ -208,9 +222,47 @@ async def password_grant(session: AsyncSession, app: OAuthApp, username: str | N
     return await issue_token(session, app, account, scopes)
 
 
+def _narrowed(granted: str, requested: str | None) -> str:
+    """The scopes a refreshed token gets: the old ones, or those asked for if the old ones
+    cover each of them (RFC 6749 6); `invalid_scope` if not."""
+    if not requested or not requested.strip():
+        return granted
+    try:
+        scopes = parse_scopes(requested)
+    except ValueError:
+        raise invalid_scope() from None
+    if not all(scope_allows(granted, scope) for scope in scopes):
+        raise invalid_scope()
+    return " ".join(scopes)
+
+
+async def refresh_grant(session: AsyncSession, app: OAuthApp, refresh_token: str | None,
+                        scope: str | None) -> Issued:
+    """Trade a refresh token for a new token (with a new refresh token); the old token dies,
+    so each refresh token works once."""
+    row = await resolve_refresh(session, refresh_token) if refresh_token else None
+    if row is None or row.app_id != app.id or row.account_id is None:
+        raise invalid_grant()
+    scopes = _narrowed(row.scopes, scope)
+    account = await session.get(Account, row.account_id)
+    if account is None or account.suspended_at is not None or not await _retire(session, row):
+        raise invalid_grant()
+    return await issue_token(session, app, account, scopes)
+
+
+async def _retire(session: AsyncSession, row: OAuthToken) -> bool:
+    """Revoke the refreshed token; False if another request refreshed or revoked it first."""
+    result = await session.exec(sa.update(OAuthToken).where(
+        OAuthToken.id == row.id, OAuthToken.revoked_at.is_(None),  # type: ignore[arg-type,union-attr]
+    ).values(revoked_at=utcnow()))
+    return bool(result.rowcount == 1)
+
+
 async def revoke(session: AsyncSession, app: OAuthApp, token: str | None) -> None:
-    """Revoke `token` if `app` holds it (RFC 7009: unknown tokens are no error)."""
-    row = await resolve_token(session, token) if token else None
+    """Revoke `token` (an access or a refresh token: both die) if `app` holds it (RFC 7009:
+    unknown tokens are no error)."""
+    row = (await resolve_token(session, token) or await resolve_refresh(session, token)) \
+        if token else None
     if row is None:
         return
     if row.app_id != app.id:

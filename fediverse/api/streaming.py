@@ -72,7 +72,9 @@ async def outgoing(conn: HTTPConnection, listener: Listener, subscription: Subsc
 # server-sent events
 
 async def _sse_body(request: Request, listener: Listener) -> AsyncIterator[str]:
-    with state(request).events.subscribe() as subscription:
+    bus = state(request).events
+    with bus.subscribe() as subscription:
+        await bus.listening()  # other processes' writes too, before we say we are open
         yield ":)\n"
         async for item in outgoing(request, listener, subscription):
             yield ":thump\n" if item is None else f"event: {item.event}\ndata: {item.payload}\n\n"
@@ -171,7 +173,9 @@ async def websocket(ws: WebSocket) -> None:
         await ws.send_denial_response(error(401, "Missing or invalid access token"))
         return
     listener = Listener(who.account, who.allows("read:notifications"))
-    with state(ws).events.subscribe() as subscription:  # type: ignore[arg-type]
+    bus = state(ws).events  # type: ignore[arg-type]
+    with bus.subscribe() as subscription:
+        await bus.listening()
         await ws.accept(subprotocol=protocol)
         await _first_stream(ws, who, listener)
         async with anyio.create_task_group() as tasks:

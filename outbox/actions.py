@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.generation_jobs import cancel_renders_for
 from models.ids import new_id
 from models.tables import (
     Account,
     Favourite,
     MediaAttachment,
     Mention,
+    Notification,
     Status,
     StatusEdit,
     StatusTag,
@@ -29,6 +31,7 @@ from models.tables import (
 from models.types import utcnow
 from outbox import activities
 from outbox.actors import actor_id
+from outbox.audience import booster_follower_inboxes, delivered_inboxes, reached_accounts
 from outbox.content import text_to_html
 from outbox.context import Context
 from outbox.deliver import publish
@@ -76,14 +79,15 @@ async def _tag_rows(session: AsyncSession, names: list[str]) -> list[Tag]:
 
 
 async def _link(session: AsyncSession, status: Status, mentions: Sequence[Account],
-                tags: list[Tag]) -> None:
-    """Mention and StatusTag rows for those the status does not have yet."""
-    have = {a.id for a in await mentioned_accounts(session, status.id)}
+                tags: list[Tag], *, new: bool = False) -> None:
+    """Mention and StatusTag rows for those the status does not have yet (a `new` one has
+    none: nothing to read)."""
+    have = set() if new else {a.id for a in await mentioned_accounts(session, status.id)}
     for account in mentions:
         if account.id not in have:
             session.add(Mention(status_id=status.id, account_id=account.id))
             have.add(account.id)
-    tagged = set((await session.exec(
+    tagged = set() if new else set((await session.exec(
         select(StatusTag.tag_id).where(StatusTag.status_id == status.id))).all())
     for tag in tags:
         if tag.id not in tagged:
@@ -131,7 +135,7 @@ async def post_status(
     for position, item in enumerate(media):
         item.status_id, item.position = status.id, position
         session.add(item)
-    await _link(session, status, mentions, await _tag_rows(session, content.tags))
+    await _link(session, status, mentions, await _tag_rows(session, content.tags), new=True)
     if pending:
         await done(ctx, session)
         return status
@@ -203,7 +207,9 @@ async def edit_status(
     await _link(session, status, mentions, await _tag_rows(session, content.tags))
     note = await render_note(session, status, author, ctx.urls, ctx.domain)
     activity = activities.update_note(note, status.edited_at)
-    await _deliver_status(ctx, session, activity, status, author, mentions)
+    reached, inboxes = await _reach(session, status)
+    await publish(ctx, session, activity, sender=author, followers=status.visibility != "direct",
+                  recipients=[*mentions, *reached], inboxes=inboxes)
     await done(ctx, session)
     return status
 
@@ -227,19 +233,37 @@ def _replace_media(session: AsyncSession, old: list[MediaAttachment],
         session.add(item)
 
 
+async def _reach(session: AsyncSession, status: Status) -> tuple[list[Account], set[str]]:
+    """Who has a status besides the author's followers now and the mentioned: those who
+    boosted, liked or replied to it, the inboxes its `Create` went to (followers then), and
+    the followers of local boosters. Its edits and its delete go to them all."""
+    inboxes = await delivered_inboxes(session, activities.create_id(status.uri))
+    inboxes |= await booster_follower_inboxes(session, status.id)
+    return await reached_accounts(session, status), inboxes
+
+
 async def delete_status(ctx: Context, session: AsyncSession, status: Status) -> Status:
-    """Soft-delete a local status and send a `Delete` with a `Tombstone` to whom it reached."""
+    """Soft-delete a local status (its boosts go) and send a `Delete` with a `Tombstone` to
+    every host that has it (see `_reach`)."""
     author = await _author(session, status)
     if status.reblog_of_id is not None:
         raise ValueError("a boost is undone with unreblog")
     mentions = await mentioned_accounts(session, status.id)
+    reached, inboxes = await _reach(session, status)
     status.deleted_at = utcnow()
     session.add(status)
+    await cancel_renders_for(session, status.id)  # an image it waits for, or asked for
+    if status.pending:  # never sent: no Delete goes out
+        await done(ctx, session)
+        return status
+    await session.exec(sa.delete(Status).where(col(Status.reblog_of_id) == status.id))
+    await session.exec(sa.delete(Notification).where(col(Notification.status_id) == status.id))
     me = actor_id(author, ctx.urls)
     to, cc = addressing(status.visibility, ctx.urls.followers(author.username),
                         [actor_id(a, ctx.urls) for a in mentions])
     activity = activities.delete_note(status.uri, me, to, cc)
-    await _deliver_status(ctx, session, activity, status, author, mentions)
+    await publish(ctx, session, activity, sender=author, followers=status.visibility != "direct",
+                  recipients=[*mentions, *reached], inboxes=inboxes)
     await done(ctx, session)
     return status
 

@@ -29,9 +29,13 @@ def _stamp(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)  # milliseconds: two edits in a second differ
 
 
+def create_id(note_uri: str) -> str:
+    return note_uri + "/activity"
+
+
 def create(note: dict[str, Any], *, context: bool = True) -> Activity:
     """`Create` of a note, addressed as the note is."""
-    return _activity(note["id"] + "/activity", "Create", note["attributedTo"], note,
+    return _activity(create_id(note["id"]), "Create", note["attributedTo"], note,
                      context=context, published=note["published"], to=note["to"], cc=note["cc"])
 
 

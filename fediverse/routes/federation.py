@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.actor import build_actor, build_actor_html
+from activitypub.vocab import actor_id, host_of
 from fediverse.routes.common import activity_response, error, state, wants_activity_json
 from fediverse.routes.signed_get import refusal, viewer_of
 from inbox.receive import MAX_BODY, read_capped, receive
 from models.accounts import get_account, get_or_create_instance_actor
 from models.tables import Account
 from outbox.actors import account_to_actor, instance_actor_fields, load_actor_fields
+from outbox.hosts import DeliveryPolicy, HostHealth
+
+log = logging.getLogger(__name__)
 
 # what an unsigned GET of an actor still gets in authorized-fetch mode (Mastodon does the same)
 _KEY_STUB = ("@context", "id", "type", "preferredUsername", "publicKey", "inbox", "endpoints")
@@ -90,7 +97,25 @@ async def inbox(request: Request) -> Response:
         fv.wake.set()
     if outcome.status >= 400:
         return error(outcome.status, outcome.reason)
+    await _heard_from(request, body)
     return Response(status_code=outcome.status)
+
+
+async def _heard_from(request: Request, body: bytes) -> None:
+    """A host that sent us a verified activity is up: deliveries to it resume (as Mastodon
+    does). Costs a lookup in a snapshot of the failing hosts, re-read every few seconds."""
+    health = getattr(request.app.state, "inbound_host_health", None)
+    if health is None:
+        health = HostHealth(state(request).sessions, DeliveryPolicy())
+        request.app.state.inbound_host_health = health
+    activity = orjson.loads(body)  # it parsed at the front door already
+    host = host_of(actor_id(activity) or "") if isinstance(activity, dict) else ""
+    if not host:
+        return
+    try:
+        await health.succeeded(host)
+    except SQLAlchemyError as exc:  # the activity is stored: never fail its answer for this
+        log.warning("could not mark %s available: %s", host, exc)
 
 
 routes = [

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.errors import BadResponse, BlockedAddress, DocumentError, Gone, TooLarge
@@ -15,6 +15,8 @@ from inbox.handlers.common import authored, followed_locally
 from inbox.notes import POST_TYPES, parse_time, visibility_of
 from inbox.resolve import ResolveError, get_status, is_local, local_account, resolve_status
 from inbox.statuses import edit_status, status_id_for, store_status, tombstone
+from models.generation_jobs import cancel_renders_for
+from models.statuses import insert_status
 from models.tables import Account, Notification, Status
 from outbox.context import Context
 
@@ -23,7 +25,7 @@ _UNUSABLE = (BadResponse, BlockedAddress, DocumentError, Gone, TooLarge, Resolve
 _WRAPPERS = frozenset({"Create", "Update"})  # Lemmy's communities announce whole activities
 
 
-def _is_vote(obj: dict[str, Any]) -> bool:
+def is_vote(obj: dict[str, Any]) -> bool:
     """A poll vote: a Note with a `name`, no content, replying to the poll."""
     return "Note" in type_of(obj) and bool(obj.get("name")) and not obj.get("content") \
         and bool(obj.get("inReplyTo"))
@@ -66,7 +68,7 @@ async def on_create(ctx: Context, session: AsyncSession, activity: dict[str, Any
     for obj in as_list(activity.get("object")):
         if isinstance(obj, str):
             obj = await _fetched(ctx, obj, actor)
-        if not isinstance(obj, dict) or not type_of(obj) & POST_TYPES or _is_vote(obj):
+        if not isinstance(obj, dict) or not type_of(obj) & POST_TYPES or is_vote(obj):
             continue
         if not authored(obj, actor) or await get_status(session, obj["id"]) is not None:
             continue
@@ -91,9 +93,10 @@ async def delete_post(ctx: Context, session: AsyncSession, uri: str, actor: Acco
     if status is None or status.account_id != actor.id or status.deleted_at is not None:
         return
     if status.reblog_of_id is not None:
-        await session.delete(status)
+        await _remove_boost(session, status, actor)
         return
     await tombstone(session, status)
+    await cancel_renders_for(session, status.id)  # a generator's image it asked for
 
 
 async def _announced(ctx: Context, session: AsyncSession, obj: Any,
@@ -136,8 +139,7 @@ async def on_announce(ctx: Context, session: AsyncSession, activity: dict[str, A
         reblog_of_id=target.id, visibility=visibility_of(activity, actor.followers_url),
         created_at=min(published or datetime.now(UTC), datetime.now(UTC)),
     )
-    session.add(boost)
-    await session.flush()
+    await insert_status(session, boost)
     if target.local and target.account_id != actor.id:
         session.add(Notification(account_id=target.account_id, from_account_id=actor.id,
                                  type="reblog", status_id=target.id))
@@ -152,10 +154,15 @@ async def undo_announce(ctx: Context, session: AsyncSession, inner: Any, actor: 
         Status.reblog_of_id.is_not(None)))).first()  # type: ignore[union-attr]
     if boost is None:
         return False
-    await session.exec(sa.delete(Status).where(Status.id == boost.id))
-    await session.exec(sa.delete(Notification).where(
-        Notification.type == "reblog", Notification.from_account_id == actor.id,
-        Notification.status_id == boost.reblog_of_id))
-    session.expunge(boost)
+    await _remove_boost(session, boost, actor)
     return True
+
+
+async def _remove_boost(session: AsyncSession, boost: Status, actor: Account) -> None:
+    """A boost goes (undone, or deleted by its id), with the notification it made."""
+    await session.exec(sa.delete(Status).where(col(Status.id) == boost.id))
+    await session.exec(sa.delete(Notification).where(
+        col(Notification.type) == "reblog", col(Notification.from_account_id) == actor.id,
+        col(Notification.status_id) == boost.reblog_of_id))
+    session.expunge(boost)
 

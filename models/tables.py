@@ -27,6 +27,11 @@ def _time(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
 
 
+def _counter() -> Any:
+    """A count the database keeps (triggers); never written by the application."""
+    return Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
+
+
 def _ref(target: str, *, index: bool = True) -> Any:
     """A nullable BigInteger foreign key that disappears with its target row."""
     return Field(
@@ -98,6 +103,11 @@ class Account(SQLModel, table=True):
     updated_at: datetime = _time()
     last_active_at: datetime | None = _time(nullable=True)
     suspended_at: datetime | None = _time(nullable=True)
+    # kept by database triggers (migration 0008) on every write to statuses and follows
+    statuses_count: int = _counter()  # live statuses and boosts
+    followers_count: int = _counter()  # accepted follows of this account
+    following_count: int = _counter()  # accepted follows by this account
+    last_status_at: datetime | None = _time(nullable=True)
 
     @property
     def local(self) -> bool:
@@ -147,6 +157,10 @@ class Status(SQLModel, table=True):
     edited_at: datetime | None = _time(nullable=True)
     deleted_at: datetime | None = _time(nullable=True)
     pending: bool = False  # waits for its generated image: only its author sees it, unsent
+    # kept by database triggers (migration 0008): live replies and boosts, favourites
+    replies_count: int = _counter()
+    reblogs_count: int = _counter()
+    favourites_count: int = _counter()
 
 
 class MediaAttachment(SQLModel, table=True):
@@ -407,6 +421,8 @@ class OAuthToken(SQLModel, table=True):
     created_at: datetime = _time()
     revoked_at: datetime | None = _time(nullable=True)
     last_used_at: datetime | None = _time(nullable=True)
+    # trades once for a new token (grant_type=refresh_token); dies with this one
+    refresh_sha256: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class OAuthCode(SQLModel, table=True):
@@ -486,4 +502,18 @@ class IdempotencyKey(SQLModel, table=True):
     account_id: int = _account_ref()
     key: str = Field(max_length=255)
     status_id: int = _status_ref()
+    created_at: datetime = _time()
+
+
+class StreamEvent(SQLModel, table=True):
+    """A committed write told to the live streams of other processes (SQLite's relay; see
+    `outbox.events`). Kept a minute, then pruned."""
+
+    __tablename__ = "stream_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused: readers resume by id
+
+    id: int | None = Field(default=None, sa_type=sa.Integer, primary_key=True)
+    origin: str = Field(max_length=32)  # the writing process's relay id
+    kind: str = Field(max_length=16)
+    ref_id: int = Field(sa_type=sa.BigInteger)
     created_at: datetime = _time()

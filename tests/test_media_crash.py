@@ -26,42 +26,7 @@ from models.tables import Job, MediaAttachment
 from models.tokens import create_token
 from tests.instances import free_port
 from tests.media_samples import image_bytes
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _env(data_dir: Path, database_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_")}
-    env.update(FEDIVERSE_DATA_DIR=str(data_dir), FEDIVERSE_DOMAIN=f"127.0.0.1:{port}",
-               FEDIVERSE_DATABASE_URL=database_url, FEDIVERSE_IMAGE_MODEL="tiny",
-               FEDIVERSE_DEVICE="cpu", FEDIVERSE_INSECURE_HTTP="1", PYTHONPATH=str(ROOT))
-    return env
-
-
-@contextlib.asynccontextmanager
-async def _serving(env: dict[str, str], port: int) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`fediverse serve` (with its workers), answering; stopped at the end if still alive."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fediverse", "serve", "--port", str(port), env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        async with httpx.AsyncClient(timeout=1) as client:
-            for _ in range(600):
-                assert child.returncode is None, (await child.stderr.read()).decode()  # type: ignore[union-attr]
-                with contextlib.suppress(httpx.TransportError):
-                    await client.get(f"http://127.0.0.1:{port}/api/v1/streaming/health")
-                    break
-                await asyncio.sleep(0.05)
-        yield child
-    finally:
-        if child.returncode is None:
-            child.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(child.wait(), 20)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
-
+from tests.processes import command_env, serving
 
 async def _seed(database_url: str) -> str:
     engine = make_engine(database_url)
@@ -93,10 +58,10 @@ async def test_an_upload_of_a_killed_server_is_finished_after_restart(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     token = await _seed(database_url)
-    env = _env(tmp_path, database_url, port)
+    env = command_env(tmp_path, database_url, port)
     big = image_bytes("JPEG", (7600, 4300), colour=(40, 80, 120))  # processing takes a while
     headers = {"Authorization": f"Bearer {token}"}
-    async with _serving(env, port) as server, httpx.AsyncClient(timeout=60) as client:
+    async with serving(env, port) as server, httpx.AsyncClient(timeout=60) as client:
         answer = await client.post(base + "/api/v2/media", headers=headers,
                                    files={"file": ("big.jpg", big, "image/jpeg")},
                                    data={"description": "kept"})
@@ -108,7 +73,7 @@ async def test_an_upload_of_a_killed_server_is_finished_after_restart(
     kept = list(uploads_dir(tmp_path).iterdir())
     assert len(kept) == 1 and kept[0].read_bytes() == big
 
-    async with _serving(env, port), httpx.AsyncClient(timeout=10) as client:
+    async with serving(env, port), httpx.AsyncClient(timeout=10) as client:
         for _ in range(1200):  # the job is due once the dead process could not take it back
             shown = await client.get(f"{base}/api/v1/media/{media_id}", headers=headers)
             if shown.status_code != 206:

@@ -29,8 +29,8 @@ from models.types import utcnow
 from outbox import actions
 from outbox.events import UPDATE, Event, prune_relayed
 from tests.instances import free_port
+from tests.processes import command_env, fediverse_process, until_serving
 
-ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 ZED = "https://remote.example/users/zed"
 
@@ -82,45 +82,6 @@ async def test_relayed_rows_are_pruned_by_age(database_url: str) -> None:
 
 
 # real processes
-
-def _env(data_dir: Path, database_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_")}
-    env.update(FEDIVERSE_DATA_DIR=str(data_dir), FEDIVERSE_DOMAIN=f"127.0.0.1:{port}",
-               FEDIVERSE_DATABASE_URL=database_url, FEDIVERSE_IMAGE_MODEL="tiny",
-               FEDIVERSE_DEVICE="cpu", FEDIVERSE_INSECURE_HTTP="1",
-               FEDIVERSE_ALLOW_PRIVATE_NETWORKS="1", PYTHONPATH=str(ROOT))
-    return env
-
-
-@contextlib.asynccontextmanager
-async def _process(env: dict[str, str], *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fediverse", *args, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
-        yield child
-    finally:
-        if child.returncode is None:
-            child.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(child.wait(), 20)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
-
-
-async def _until_serving(base: str, child: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient(timeout=1) as client:
-        for _ in range(600):
-            if child.returncode is not None:
-                assert child.stderr is not None
-                raise AssertionError((await child.stderr.read()).decode())
-            with contextlib.suppress(httpx.TransportError):
-                await client.get(base + "/api/v1/streaming/health")
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("serve did not answer in 30 s")
-
 
 class SseReader:
     """The events of one server-sent-events stream, as (name, data)."""
@@ -190,11 +151,11 @@ async def test_a_worker_process_reaches_the_streams_of_a_serve_process(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     token = await _seed(database_url, port)
-    env = _env(tmp_path, database_url, port)
+    env = command_env(tmp_path, database_url, port, FEDIVERSE_ALLOW_PRIVATE_NETWORKS="1")
     heard = SseReader()
-    async with _process(env, "serve", "--no-workers", "--port", str(port)) as server, \
-            _process(env, "worker", "--queue", "inbox") as worker:
-        await _until_serving(base, server)
+    async with fediverse_process(env, "serve", "--no-workers", "--port", str(port)) as server, \
+            fediverse_process(env, "worker", "--queue", "inbox") as worker:
+        await until_serving(base, server)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5, read=None)) as client, \
                 client.stream("GET", base + "/api/v1/streaming/user",
                               headers={"Authorization": f"Bearer {token}"}) as response:

@@ -29,6 +29,7 @@ class Outcome:
     status: int
     reason: str = ""
     queued: bool = False
+    sender: str = ""  # the verified HTTP signer's actor (a relay's, for relayed activities)
 
 
 async def read_capped(stream: AsyncIterator[bytes], content_length: str | None, cap: int) -> bytes | None:
@@ -106,7 +107,7 @@ async def receive(
     dedupe = activity_id or "sha256:" + hashlib.sha256(body).hexdigest()
     payload = {"activity": activity, "recipient": recipient, "signer": signer}
     queued = await _enqueuer(sessions).add((payload, dedupe))
-    return Outcome(202, queued=queued)
+    return Outcome(202, queued=queued, sender=result.owner)
 
 
 def _enqueuer(sessions) -> GroupCommit:  # type: ignore[no-untyped-def]

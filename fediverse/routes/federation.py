@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.actor import build_actor, build_actor_html
-from activitypub.vocab import actor_id, host_of
+from activitypub.vocab import host_of
 from fediverse.routes.common import activity_response, error, state, wants_activity_json
 from fediverse.routes.signed_get import refusal, viewer_of
 from inbox.receive import MAX_BODY, read_capped, receive
@@ -97,19 +96,18 @@ async def inbox(request: Request) -> Response:
         fv.wake.set()
     if outcome.status >= 400:
         return error(outcome.status, outcome.reason)
-    await _heard_from(request, body)
+    await _heard_from(request, outcome.sender)
     return Response(status_code=outcome.status)
 
 
-async def _heard_from(request: Request, body: bytes) -> None:
+async def _heard_from(request: Request, sender: str) -> None:
     """A host that sent us a verified activity is up: deliveries to it resume (as Mastodon
     does). Costs a lookup in a snapshot of the failing hosts, re-read every few seconds."""
     health = getattr(request.app.state, "inbound_host_health", None)
     if health is None:
         health = HostHealth(state(request).sessions, DeliveryPolicy())
         request.app.state.inbound_host_health = health
-    activity = orjson.loads(body)  # it parsed at the front door already
-    host = host_of(actor_id(activity) or "") if isinstance(activity, dict) else ""
+    host = host_of(sender)
     if not host:
         return
     try:

@@ -9,7 +9,6 @@ SQLite file also gets a plain sqlite3 engine whose transactions run whole in one
 
 from __future__ import annotations
 
-import sys
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -123,7 +122,6 @@ async def check_connection(engine: AsyncEngine) -> None:
         raise DatabaseUnavailable(f"cannot reach database {where}: {reason}") from exc
 
 
-SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
 # per async engine (weakly held): a plain sqlite3 engine on the same file, and its one thread
 _SYNC_WRITERS: weakref.WeakKeyDictionary[Any, tuple[sa.Engine, ThreadPoolExecutor]] = (
     weakref.WeakKeyDictionary())
@@ -141,9 +139,6 @@ def sqlite_sync_writer(engine: AsyncEngine) -> tuple[sa.Engine, ThreadPoolExecut
                                 max_overflow=0, connect_args={"check_same_thread": False},
                                 **_JSON)
         _tune_sqlite(sync)
-        # the thread gives up the GIL at each sqlite3 call and, with the event loop busy,
-        # waits a whole switch interval to get it back: shorter intervals, shorter waits
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         found = _SYNC_WRITERS[engine.sync_engine] = (
             sync, ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer"))
         weakref.finalize(engine.sync_engine, _close_sync_writer, *found)

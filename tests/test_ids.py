@@ -16,7 +16,7 @@ from models.accounts import create_account
 from models.ids import id_at, id_time, new_id
 from models.queue import Worker, enqueue_many
 from models.statuses import insert_status
-from models.tables import Follow, Job, Status
+from models.tables import Account, Follow, Job, Status
 from tests.inbox_support import add, apply, federation, remote
 
 ACTOR = "https://remote.example/users/flood"
@@ -43,6 +43,17 @@ def _create(n: int, published: str) -> dict:
             "published": published, "to": note["to"], "cc": note["cc"]}
 
 
+async def _followed_remote(ctx) -> Account:
+    """A local alice following the remote ACTOR, so that ACTOR's notes are kept."""
+    async with ctx.sessions() as session:
+        alice = await create_account(session, "alice")
+        await session.commit()
+    flood = remote(ACTOR)
+    await add(ctx, flood)
+    await add(ctx, Follow(account_id=alice.id, target_account_id=flood.id, state="accepted"))
+    return flood
+
+
 async def _statuses(ctx) -> list[Status]:
     async with ctx.sessions() as session:
         return list((await session.exec(select(Status).where(Status.local.is_(False)))).all())  # type: ignore[attr-defined]
@@ -50,12 +61,7 @@ async def _statuses(ctx) -> list[Status]:
 
 async def test_a_flood_of_notes_with_one_published_time_is_all_stored(database_url):
     async with federation(database_url, "https://local.example") as ctx:
-        async with ctx.sessions() as session:
-            alice = await create_account(session, "alice")
-            await session.commit()
-        flood = remote(ACTOR)
-        await add(ctx, flood)
-        await add(ctx, Follow(account_id=alice.id, target_account_id=flood.id, state="accepted"))
+        await _followed_remote(ctx)
         published = datetime(2023, 5, 1, 8, 30, 0, 250000, tzinfo=UTC)
         stamp = published.isoformat().replace("+00:00", "Z")
         for n in range(300):
@@ -105,12 +111,7 @@ async def test_the_inbox_batch_stores_a_flood_even_past_a_taken_id(database_url)
     """The bulk path: its run clashes on an id another process took, and is applied again
     one by one, which steps over it."""
     async with federation(database_url, "https://local.example") as ctx:
-        async with ctx.sessions() as session:
-            alice = await create_account(session, "alice")
-            await session.commit()
-        flood = remote(ACTOR)
-        await add(ctx, flood)
-        await add(ctx, Follow(account_id=alice.id, target_account_id=flood.id, state="accepted"))
+        flood = await _followed_remote(ctx)
         published = datetime(2022, 7, 7, 7, 7, 7, 777000, tzinfo=UTC)
         taken = new_id(published) + 1  # the id this process draws next for that millisecond
         await add(ctx, Status(id=taken, uri=f"{ACTOR}/statuses/elsewhere", account_id=flood.id,

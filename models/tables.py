@@ -254,7 +254,9 @@ class Follow(SQLModel, table=True):
     """account follows target; state 'pending' until a locked target accepts."""
 
     __tablename__ = "follows"
-    __table_args__ = _pair("follows", "account_id", "target_account_id")
+    __table_args__ = (*_pair("follows", "account_id", "target_account_id"),
+                      sa.Index("ix_follows_target_account_id_notify", "target_account_id",
+                               sqlite_where=sa.text("notify"), postgresql_where=sa.text("notify")))
 
     id: int = _id()
     account_id: int = _account_ref()
@@ -262,6 +264,10 @@ class Follow(SQLModel, table=True):
     uri: str | None = Field(default=None, max_length=2048, unique=True)
     state: str = Field(default="pending", max_length=16)  # pending|accepted
     created_at: datetime = _time()
+    # what the follower asked for (Mastodon's follow options)
+    notify: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    show_reblogs: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    languages: list[str] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
 
 
 class Favourite(SQLModel, table=True):
@@ -377,6 +383,7 @@ class Host(SQLModel, table=True):
     last_success_at: datetime | None = _time(nullable=True)
     blocked: bool = False
     next_probe_at: datetime | None = _time(nullable=True)  # an unavailable host is tried again
+    signature_scheme: str | None = Field(default=None, max_length=16)  # "rfc9421" or "cavage" once known
 
 
 class OutboxActivity(SQLModel, table=True):
@@ -391,6 +398,23 @@ class OutboxActivity(SQLModel, table=True):
         default_factory=dict, sa_column=sa.Column(JSONType, nullable=False)
     )
     created_at: datetime = _time()
+
+
+class DeliveredInbox(SQLModel, table=True):
+    """An inbox that accepted one of our activities, kept once its delivery job is pruned:
+    nothing is sent there twice, and a `Delete` reaches whoever got the post."""
+
+    __tablename__ = "delivered_inboxes"
+    __table_args__ = (sa.Index("uq_delivered_inboxes_activity_id_inbox", "activity_id", "inbox",
+                               unique=True),)
+
+    id: int = _id()
+    activity_id: int = Field(
+        sa_column_args=[sa.ForeignKey("outbox_activities.id", ondelete="CASCADE")],
+        sa_type=sa.BigInteger, nullable=False,
+    )
+    inbox: str = Field(max_length=2048)
+    delivered_at: datetime = _time()
 
 
 class OAuthApp(SQLModel, table=True):
@@ -517,3 +541,39 @@ class StreamEvent(SQLModel, table=True):
     kind: str = Field(max_length=16)
     ref_id: int = Field(sa_type=sa.BigInteger)
     created_at: datetime = _time()
+
+
+class Filter(SQLModel, table=True):
+    """A viewer's filter (Mastodon's filters v2): its keywords and statuses hang off it."""
+
+    __tablename__ = "filters"
+
+    id: int = _id()
+    account_id: int = _account_ref(index=True)
+    title: str = Field(max_length=255)
+    context: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    filter_action: str = Field(default="warn", max_length=16,
+                               sa_column_kwargs={"server_default": "warn"})  # warn|hide|blur
+    expires_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class FilterKeyword(SQLModel, table=True):
+    __tablename__ = "filter_keywords"
+
+    id: int = _id()
+    filter_id: int = Field(sa_column_args=[sa.ForeignKey("filters.id", ondelete="CASCADE")],
+                           sa_type=sa.BigInteger, nullable=False, index=True)
+    keyword: str = Field(max_length=512)
+    whole_word: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+
+
+class FilterStatus(SQLModel, table=True):
+    __tablename__ = "filter_statuses"
+    __table_args__ = _pair("filter_statuses", "filter_id", "status_id")
+
+    id: int = _id()
+    filter_id: int = Field(sa_column_args=[sa.ForeignKey("filters.id", ondelete="CASCADE")],
+                           sa_type=sa.BigInteger, nullable=False)
+    status_id: int = _status_ref()

@@ -10,7 +10,16 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import Account, Favourite, Follow, Job, Mention, Status
+from models.tables import (
+    Account,
+    DeliveredInbox,
+    Favourite,
+    Follow,
+    Job,
+    Mention,
+    OutboxActivity,
+    Status,
+)
 
 DELIVER_QUEUE = "deliver"  # outbox.deliver.QUEUE (that module imports this one)
 
@@ -68,7 +77,8 @@ async def booster_follower_inboxes(session: AsyncSession, status_id: int) -> set
 async def delivered_inboxes(session: AsyncSession, activity_uri: str) -> set[str]:
     """The inboxes an activity of ours was delivered (or is being delivered) to, from its
     delivery jobs: keyed `"<activity uri> <inbox>"` (outbox.deliver.dedupe_key; the rare key
-    too long to keep whole is hashed, and missed here)."""
+    too long to keep whole is hashed, and missed here), and from those pruned into
+    `delivered_inboxes` (outbox.prune)."""
     prefix = activity_uri + " "
     key = col(Job.dedupe_key)
     query = select(Job.payload).where(Job.queue == DELIVER_QUEUE,
@@ -82,6 +92,10 @@ async def delivered_inboxes(session: AsyncSession, activity_uri: str) -> set[str
             found.update(str(inbox) for inbox in payload.get("inboxes") or ())
             if payload.get("inbox"):
                 found.add(str(payload["inbox"]))
+    pruned = (select(DeliveredInbox.inbox)
+              .join(OutboxActivity, OutboxActivity.id == DeliveredInbox.activity_id)  # type: ignore[arg-type]
+              .where(OutboxActivity.uri == activity_uri))
+    found.update((await session.exec(pruned)).all())
     return found
 
 

@@ -19,7 +19,12 @@ If the worker dies, the rows it had not written back are `running` with a lapsed
 any worker takes them again one by one (only a POST that was answered but not yet written
 back can arrive twice), and the fan-out job itself is taken again for the inboxes it had
 not reached. A host answering 400 or 401 is asked once more with the other signature
-standard (cavage, RFC 9421): the "double knock"; the one that worked is kept per host.
+standard (cavage, RFC 9421): the "double knock"; the one that worked is kept per host, in
+the database (`hosts.signature_scheme`), so no process knocks twice at that host again.
+
+Public status activities (Create, Update, Delete, Announce) go out with their actor's
+`RsaSignature2017` LD signature, made once per process, as Mastodon sends them (not in
+authorized-fetch mode): servers that got them may forward them (see outbox.forward).
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.errors import BlockedAddress, SignatureError
 from activitypub.httpsig import sign_cavage, sign_rfc9421
-from activitypub.vocab import host_of
+from activitypub.ldsig import sign_ld
+from activitypub.vocab import as_list, host_of, is_public, type_of
 from models.ids import new_id
 from models.queue import PermanentJobError, backoff, heartbeat, write_session
-from models.tables import Account, Job, OutboxActivity
+from models.tables import Account, DeliveredInbox, Job, OutboxActivity
 from models.types import utcnow
 from outbox.audience import follower_inboxes, recipient_inboxes
 from outbox.context import Context
@@ -62,6 +68,7 @@ ACTIVITY_JSON = "application/activity+json"
 RETRYABLE_4XX = frozenset({401, 408, 429})
 KNOCK_AGAIN = frozenset({400, 401})  # may mean "not this signature standard"
 SCHEMES = ("cavage", "rfc9421")
+LD_SIGNED = frozenset({"Create", "Update", "Delete", "Announce"})  # when public (`_ld_signable`)
 _BATCH = 500  # rows per INSERT: well under both backends' bound-parameter limits
 _CLAIM = 250  # inboxes a fan-out claims at a time (sending starts after the first batch)
 _DEDUPE_MAX = 200  # as models.queue: longer keys are stored as their SHA-256
@@ -132,6 +139,10 @@ async def _plan(session: AsyncSession, activity_id: int, activity_uri: str, send
                 inboxes: list[str]) -> int:
     """One fan-out job for the activity (one inbox: a plain delivery job); when it has one
     already, one job per inbox that job does not name. Returns how many were added."""
+    accepted = await accepted_inboxes(session, activity_id)
+    inboxes = [inbox for inbox in inboxes if inbox not in accepted]
+    if not inboxes:
+        return 0
     if len(inboxes) == 1:
         return await _enqueue(session, activity_id, activity_uri, sender_id, inboxes)
     now = utcnow()
@@ -151,6 +162,12 @@ async def _plan(session: AsyncSession, activity_id: int, activity_uri: str, send
     named = set(planned.get("inboxes", ())) if isinstance(planned, dict) else set()
     rest = [inbox for inbox in inboxes if inbox not in named]
     return await _enqueue(session, activity_id, activity_uri, sender_id, rest) if rest else 0
+
+
+async def accepted_inboxes(session: AsyncSession, activity_id: int) -> set[str]:
+    """The inboxes that accepted the activity and whose jobs were pruned (outbox.prune)."""
+    query = select(DeliveredInbox.inbox).where(DeliveredInbox.activity_id == activity_id)
+    return set((await session.exec(query)).all())
 
 
 async def _enqueue(session: AsyncSession, activity_id: int, activity_uri: str, sender_id: int,
@@ -191,6 +208,21 @@ class _Cache:
         except Exception:
             self._tasks.pop(key, None)
             raise
+
+
+def _ld_signable(body: dict[str, Any]) -> bool:
+    """A public status activity of ours, which Mastodon LD-signs so that others may forward
+    it (a reply to their followers, a Delete to their boosters' followers)."""
+    return (bool(type_of(body) & LD_SIGNED) and "signature" not in body
+            and isinstance(body.get("actor"), str)
+            and is_public(as_list(body.get("to")) + as_list(body.get("cc"))))
+
+
+def _ld_signed(body: dict[str, Any], key_id: str, pem: str) -> dict[str, Any]:
+    try:
+        return sign_ld(body, creator=key_id, private_key_pem=pem)
+    except SignatureError:  # not normalisable (a context we do not bundle): sent as it is
+        return body
 
 
 def _sign(scheme: str, inbox: str, body: bytes, key_id: str, pem: str) -> dict[str, str]:
@@ -241,10 +273,16 @@ class Deliverer:
         # made in batches on a thread per core while the loop sends
         self._signer = (ThreadPoolExecutor(self.policy.signers, thread_name_prefix="sign")
                         if self.policy.signers else None)  # 0: sign on the event loop
-        self.schemes: dict[str, str] = {}  # host -> the standard it took (cavage if unknown)
+
+    @property
+    def schemes(self) -> dict[str, str]:
+        """host -> the signature standard it took (cavage where not known)."""
+        return self.health.schemes
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any], Any], Awaitable[None]]]:
-        return {KIND: self.deliver, FANOUT: self.fan_out}
+        from outbox.post_write import PUBLISH, publish_job  # it imports this module
+
+        return {KIND: self.deliver, FANOUT: self.fan_out, PUBLISH: publish_job(self.ctx)}
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -253,7 +291,7 @@ class Deliverer:
 
     async def deliver(self, payload: dict[str, Any], job: Any = None) -> None:
         """Send one stored activity to one inbox (raises to retry, PermanentJobError to stop)."""
-        body = await self._bodies.get(int(payload["activity"]))
+        body = await self._bodies.get((int(payload["activity"]), int(payload["sender"])))
         key = await self._keys.get(int(payload["sender"]))
         outcome = await self.send(str(payload["inbox"]), body, key)
         if outcome.state == "dead":
@@ -263,16 +301,21 @@ class Deliverer:
 
     async def fan_out(self, payload: dict[str, Any], job: Any = None) -> None:
         """Send one stored activity to every inbox its fan-out job names (see the module)."""
-        body = await self._bodies.get(int(payload["activity"]))
+        body = await self._bodies.get((int(payload["activity"]), int(payload["sender"])))
         key = await self._keys.get(int(payload["sender"]))
         worker_id = getattr(job, "locked_by", None) or "fan-out"
+        async with self.ctx.sessions() as session:  # pruned while the job waited
+            accepted = await accepted_inboxes(session, int(payload["activity"]))
         run = _FanOut(self, str(payload["uri"]), payload, worker_id)
-        await run.run([str(inbox) for inbox in payload.get("inboxes", ())], body, key)
+        await run.run([str(inbox) for inbox in payload.get("inboxes", ())
+                       if inbox not in accepted], body, key)
 
     async def sign_many(self, inboxes: list[str], body: bytes, key: tuple[str, str]
                         ) -> list[Signed | None]:
         """Signatures for many inboxes at once, each in its host's standard."""
-        requests = [(self.schemes.get(host_of(inbox), SCHEMES[0]), inbox) for inbox in inboxes]
+        await self.health.refresh()
+        requests = [(self.health.scheme(host_of(inbox)) or SCHEMES[0], inbox)
+                    for inbox in inboxes]
         if self._signer is None:
             return _sign_many(requests, body, *key)
         loop = asyncio.get_running_loop()
@@ -301,7 +344,7 @@ class Deliverer:
 
     async def _attempt(self, host: str, inbox: str, body: bytes, key: tuple[str, str],
                        signed: Signed | None = None) -> Outcome:
-        scheme = self.schemes.get(host, SCHEMES[0])
+        scheme = self.health.scheme(host) or SCHEMES[0]
         if signed is not None and (signed.scheme != scheme
                                    or time.monotonic() - signed.at > _SIGNED_FOR):
             signed = None  # the host's standard changed, or it waited long: sign afresh
@@ -311,7 +354,7 @@ class Deliverer:
             other = SCHEMES[1] if scheme == SCHEMES[0] else SCHEMES[0]
             again = await self._post(host, inbox, body, key, other)
             if isinstance(again, Reply) and 200 <= again.status_code < 300:
-                self.schemes[host] = other
+                await self.health.remember_scheme(host, other)
                 reply = again
         if isinstance(reply, Outcome):
             return reply
@@ -341,12 +384,19 @@ class Deliverer:
             return Outcome("dead", f"{inbox} answered {status}: {reply.text[:200]}")
         return Outcome("retry", f"{inbox} answered {status}")
 
-    async def _load_body(self, activity_id: int) -> bytes:
+    async def _load_body(self, ids: tuple[int, int]) -> bytes:
+        """The activity's body as sent by `sender`: LD-signed by it where Mastodon would."""
+        activity_id, sender = ids
         async with self.ctx.sessions() as session:
             row = await session.get(OutboxActivity, activity_id)
         if row is None:
             raise PermanentJobError(f"activity {activity_id} is gone")
-        return orjson.dumps(row.body)
+        body = row.body
+        if not self.ctx.authorized_fetch and _ld_signable(body):
+            key_id, pem = await self._keys.get(sender)
+            if key_id == f"{body['actor']}#main-key":  # its own actor's, not a forward
+                body = await asyncio.to_thread(_ld_signed, body, key_id, pem)
+        return orjson.dumps(body)
 
     async def _load_key(self, account_id: int) -> tuple[str, str]:
         async with self.ctx.sessions() as session:

@@ -8,11 +8,15 @@ While a host is unavailable its deliveries end at once (dead, with the reason), 
 probe delivery per `probe_every`; any success, or `mark_host_available` (the host sent us
 something), makes it healthy again. Healthy hosts cost no database work: each process keeps
 a snapshot of the troubled ones, re-read every `refresh` seconds.
+
+The signature standard a host took (see outbox.deliver's double knock) is kept on its row
+too, and read with the snapshot, so other processes and restarts sign that way at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +33,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.ids import new_id
 from models.tables import Host
 from models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class HostHealth:
         self.sessions = sessions
         self.policy = policy
         self._troubled: dict[str, HostState] = {}
+        self._schemes: dict[str, str] = {}  # host -> the signature standard it took
         self._read_at = float("-inf")
         self._reading: asyncio.Future[dict[str, HostState]] | None = None
 
@@ -77,6 +85,37 @@ class HostHealth:
         if (state.next_probe_at is None or state.next_probe_at <= now) and await self._probe(domain):
             return
         raise HostUnavailable(f"{domain} unavailable since {state.unavailable_since:%Y-%m-%d %H:%M}")
+
+    async def refresh(self) -> None:
+        """Re-read the snapshot if it is older than the policy's `refresh`."""
+        await self._snapshot()
+
+    def scheme(self, domain: str) -> str | None:
+        """The signature standard `domain` took, as of the last snapshot (None: not known)."""
+        return self._schemes.get(domain)
+
+    @property
+    def schemes(self) -> dict[str, str]:
+        return self._schemes
+
+    async def remember_scheme(self, domain: str, scheme: str) -> None:
+        """Keep the signature standard `domain` took, for every process (one write when it
+        changes)."""
+        if self._schemes.get(domain) == scheme:
+            return
+        self._schemes[domain] = scheme
+        try:
+            async with self.sessions() as session:
+                dialect = session.get_bind().dialect.name
+                insert = pg_insert if dialect == "postgresql" else sqlite_insert
+                await session.exec(  # type: ignore[call-overload]
+                    insert(Host).values(id=new_id(), domain=domain, failures=0, blocked=False,
+                                        signature_scheme=scheme)
+                    .on_conflict_do_update(index_elements=["domain"],
+                                           set_={"signature_scheme": scheme}))
+                await session.commit()
+        except SQLAlchemyError as exc:  # the delivery got through all the same
+            log.warning("could not keep the signature standard of %s: %s", domain, exc)
 
     async def succeeded(self, domain: str) -> None:
         if domain not in await self._snapshot():
@@ -139,12 +178,16 @@ class HostHealth:
 
     async def _read(self) -> dict[str, HostState]:
         query = select(Host).where(sa.or_(col(Host.failures) > 0,
-                                          col(Host.unavailable_since).is_not(None)))
+                                          col(Host.unavailable_since).is_not(None),
+                                          col(Host.signature_scheme).is_not(None)))
         async with self.sessions() as session:
             rows = (await session.exec(query)).all()
         self._troubled = {row.domain: HostState(row.failures, row.first_failure_at,
                                                 row.unavailable_since, row.next_probe_at)
-                          for row in rows}
+                          for row in rows
+                          if row.failures > 0 or row.unavailable_since is not None}
+        self._schemes = {row.domain: row.signature_scheme for row in rows
+                         if row.signature_scheme}
         self._read_at = time.monotonic()
         return self._troubled
 

@@ -7,6 +7,7 @@ or an embedded object (or a Link with `href`), and the public collection may be 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,6 +86,7 @@ def _names_as(entry: Any) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)  # the inbox asks about the same actors and hosts over and over
 def _origin(url: str) -> tuple[str, str, int | None] | None:
     try:
         parts = urlsplit(url)

@@ -12,7 +12,13 @@ Accepted/s: activities over the time from the first request sent to the last 202
 Applied/s: activities over the time from the first request sent until every status exists.
 Instance CPU per activity: CPU time of this process (the instance, every thread, and the
 small origin server) from the first request until every status exists, over the
-activities (the load generator is not counted).
+activities (the load generator is not counted); with `--worker-process`, plus the CPU time
+of the worker process.
+
+`--worker-process`: the inbox is applied by `fediverse worker --queue inbox`, a process of its
+own beside the serving one (which then runs no worker), on the same database, as an instance
+that outgrows one process would run; the default is everything in one process, as
+`fediverse serve` runs it.
 
 The naive baseline, in the same run on its own database: the same instance, with one
 request at a time (one connection) and an inbox worker applying one job per transaction,
@@ -27,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -246,6 +253,8 @@ async def measure(instance: Instance, origin: Origin, count: int, actors: int,
                 for i in range(count)]
     signing = time.perf_counter() - signed_at
     before = await remote_statuses(instance)
+    worker_pid = getattr(instance, "worker_pid", None)
+    worker_before = await _worker_cpu(worker_pid) if worker_pid else 0.0
     cpu_before = time.process_time()
     sent = asyncio.create_task(_send_all(instance, requests, connections))
 
@@ -253,13 +262,15 @@ async def measure(instance: Instance, origin: Origin, count: int, actors: int,
         return await remote_statuses(instance) - before
 
     applied_at = await until(kept, count, timeout=600)
-    cpu = time.process_time() - cpu_before
+    worker_cpu = await _worker_cpu(worker_pid) - worker_before if worker_pid else 0.0
+    cpu = time.process_time() - cpu_before + worker_cpu
     report = await sent
     accepted = report["statuses"].get("202", 0)
     return {"activities": count, "connections": connections, "statuses": report["statuses"],
             "accept_seconds": report["last_accept"] - report["start"],
             "apply_seconds": applied_at - report["start"],
-            "accepted": accepted, "signing_seconds": signing, "cpu_seconds": cpu}
+            "accepted": accepted, "signing_seconds": signing, "cpu_seconds": cpu,
+            "worker_cpu_seconds": worker_cpu}
 
 
 @contextlib.asynccontextmanager
@@ -275,7 +286,7 @@ async def inbox_worker(instance: Instance, *, concurrency: int, batch_size: int
     batches = {"activity": make_inbox_batch_handler(ctx)} if batch_size > 1 else None
     worker = Worker(instance.state.sessions, {"activity": make_inbox_handler(ctx)}, ["inbox"],
                     batches=batches, batch_size=batch_size, concurrency=concurrency,
-                    wake=ctx.wake)
+                    wake=ctx.wake, linger=workers.LINGER["inbox"] if batch_size > 1 else 0.0)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
@@ -283,6 +294,39 @@ async def inbox_worker(instance: Instance, *, concurrency: int, batch_size: int
     finally:
         stop.set()
         await task
+
+
+async def _worker_cpu(pid: int) -> float:
+    """User plus system CPU seconds of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def worker_process(instance: Instance) -> AsyncIterator[None]:
+    """`fediverse worker --queue inbox` in a process of its own, on the instance's database."""
+    settings = instance.settings
+    env = os.environ | {
+        "FEDIVERSE_DOMAIN": settings.domain, "FEDIVERSE_DATA_DIR": str(settings.data_dir),
+        "FEDIVERSE_DATABASE_URL": settings.database_url, "FEDIVERSE_IMAGE_MODEL": "tiny",
+        "FEDIVERSE_DEVICE": "cpu", "FEDIVERSE_INSECURE_HTTP": "1",
+        "FEDIVERSE_ALLOW_PRIVATE_NETWORKS": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fediverse", "worker", "--queue", "inbox", env=env,
+        stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    line = await proc.stderr.readline()  # "worker running on queues: inbox"
+    if b"worker running" not in line:
+        proc.kill()
+        raise RuntimeError(f"the worker process did not start: {line.decode().strip()}")
+    instance.worker_pid = proc.pid  # type: ignore[attr-defined]
+    drain = asyncio.create_task(proc.stderr.read())  # a full pipe would stop the worker
+    try:
+        yield
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await drain
 
 
 async def naive_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict[str, Any]:
@@ -297,8 +341,12 @@ async def fast_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict
     """Concurrent senders; the inbox worker as `fediverse serve` runs it (batches)."""
     url = await _database(args, root / "fast")
     async with running_instance(root / "fast", url, run_workers=False) as instance:
-        async with inbox_worker(instance, concurrency=args.worker_concurrency,
-                                batch_size=args.batch):
+        if args.worker_process:
+            worker = worker_process(instance)
+        else:
+            worker = inbox_worker(instance, concurrency=args.worker_concurrency,
+                                  batch_size=args.batch)
+        async with worker:
             return await measure(instance, origin, args.activities, args.actors, args.connections)
 
 
@@ -327,7 +375,9 @@ def describe(name: str, result: dict[str, Any]) -> str:
             f"accepted {rate(result['accepted'], result['accept_seconds'])} "
             f"({result['accept_seconds']:.2f} s), "
             f"applied {rate(count, result['apply_seconds'])} ({result['apply_seconds']:.2f} s); "
-            f"instance CPU {result['cpu_seconds'] / count * 1000:.2f} ms per activity; "
+            f"instance CPU {result['cpu_seconds'] / count * 1000:.2f} ms per activity"
+            + (f" (worker process {result['worker_cpu_seconds'] / count * 1000:.2f} ms)"
+               if result["worker_cpu_seconds"] else "") + "; "
             f"answers {result['statuses']}")
 
 
@@ -350,6 +400,9 @@ def main() -> None:
                         help="jobs per batch (default: as `fediverse serve` runs them)")
     parser.add_argument("--worker-concurrency", type=int, default=workers.CONCURRENCY["inbox"],
                         help="batches in flight (default: as `fediverse serve`)")
+    parser.add_argument("--worker-process", action="store_true",
+                        help="fast path: apply in a `fediverse worker --queue inbox` process "
+                             "beside the serving one (default: one process)")
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL URL; a fresh database is created beside it")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
@@ -367,6 +420,9 @@ def main() -> None:
     if results["naive"]:
         print(describe("naive", results["naive"]))
     print(describe("fast", results["fast"]))
+    if args.worker_process:
+        print("        (fast: served by one process, applied by a `fediverse worker --queue inbox`"
+              " process beside it; CPU is both processes')")
 
 
 def _event_loop_runner() -> Any:

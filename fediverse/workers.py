@@ -62,6 +62,9 @@ BATCHES: dict[str, Callable[[AppState], dict[str, BatchHandler]]] = {
     "generate": _generate_batches,
 }
 BATCH_SIZE = {"generate": 16, "inbox": 100}
+# queue -> seconds between claims once the queue is empty: a busy inbox is applied in
+# batches of tens, not one activity at a time (each batch costs a few queries)
+LINGER = {"inbox": 0.05}
 # how many jobs (or batches) of a queue one process runs at once: deliveries wait on other
 # servers; one pipeline renders one batch at a time; inbox batches mostly wait for the one
 # database writer, fewer and bigger ones cost less
@@ -91,7 +94,13 @@ async def run_workers(state: AppState, queues: list[str], stop: asyncio.Event) -
             wake=state.wake,
             batches=BATCHES[queue](state) if queue in BATCHES else None,
             batch_size=BATCH_SIZE.get(queue, 100),
+            linger=LINGER.get(queue, 0.0),
         )
         for queue in queues
     ]
-    await asyncio.gather(*(w.run(stop) for w in workers))
+    tasks = [w.run(stop) for w in workers]
+    if "deliver" in queues:  # finished deliveries are folded away now and then
+        from outbox.prune import prune_loop
+
+        tasks.append(prune_loop(state.sessions, stop))
+    await asyncio.gather(*tasks)

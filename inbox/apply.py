@@ -36,6 +36,7 @@ from models.queue import PermanentJobError, write_session
 from models.remote import get_account_by_uri
 from models.tables import Account
 from outbox.context import Context
+from outbox.forward import forward_reply
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ async def _actor_for(ctx: Context, session: AsyncSession, activity: dict[str, An
 async def apply_activity(ctx: Context, session: AsyncSession, activity: dict[str, Any],
                          *, signer: str | None = None) -> bool:
     """Apply one activity in `session` (the caller commits); False when it was ignored."""
-    activity = normalize_activity(activity)
+    raw, activity = activity, normalize_activity(activity)
     uri = actor_id(activity)
     handler = next((HANDLERS[t] for t in sorted(type_of(activity)) if t in HANDLERS), None)
     if handler is None or not uri or is_local(ctx, uri):
@@ -121,6 +122,9 @@ async def apply_activity(ctx: Context, session: AsyncSession, activity: dict[str
     if actor is None or actor.kind != "remote" or actor.suspended_at is not None:
         return False
     await handler(ctx, session, activity, actor)
+    if "signature" in raw:  # an LD-signed reply to one of ours goes on to our followers
+        await session.flush()
+        await forward_reply(ctx, session, raw, activity, actor)
     await session.flush()
     return True
 

@@ -1,10 +1,11 @@
 """Applying many received activities at once: the inbox queue's batch handler.
 
 The common case, a `Create` of an embedded post from an actor we hold a fresh copy of, is
-applied in bulk: a run of such jobs shares one write transaction (`models.queue.run_write`:
-on SQLite, one trip to the writer thread), in which every lookup of the run is one query
-(actors, posts we have, who is followed, parents, mentioned accounts), the new rows are
-inserted together and the jobs marked done. Nothing in that transaction touches the network.
+applied in bulk: a run of such jobs is worked out from one read transaction, in which every
+lookup of the run is one query (actors, posts we have, who is followed, parents, mentioned
+accounts), and then shares one write transaction (`models.queue.run_write`: on SQLite, one
+trip to the writer thread) that inserts the new rows together and marks the jobs done.
+Nothing in either touches the network.
 
 Any other job (another type, an actor to fetch, a post named only by its id) is applied
 alone, in a transaction of its own, by the same code as a single job (`apply_payload`), after
@@ -46,7 +47,7 @@ from inbox.statuses import media_values, notified, status_values
 from models.generation_jobs import ATTEMPTS, MENTION
 from models.generation_jobs import QUEUE as GENERATE
 from models.ids import new_id
-from models.queue import BatchHandler, Finish, complete_rows, enqueue_rows, run_write
+from models.queue import BatchHandler, Finish, complete_rows, enqueue_rows, run_read, run_write
 from models.tables import (
     Account,
     Follow,
@@ -116,6 +117,8 @@ def _bulk_candidate(ctx: Context, job: Job) -> _Create | None:
     objects = as_list(activity.get("object"))
     if len(objects) != 1 or not isinstance(objects[0], dict):
         return None
+    if "signature" in activity and is_local(ctx, id_of(first(objects[0].get("inReplyTo"))) or ""):
+        return None  # a reply to one of ours that may be forwarded (outbox.forward)
     return _Create(job=job, actor_uri=uri, obj=objects[0])
 
 
@@ -133,12 +136,17 @@ async def _apply_alone(ctx: Context, job: Job, finish: Finish) -> dict[int, Exce
 async def _apply_run(ctx: Context, run: list[_Create], finish: Finish
                      ) -> tuple[dict[int, Exception], set[int]]:
     """Apply `run` in bulk; the failures, and the ids of the jobs it took care of (the others,
-    from actors to fetch first, are to be applied alone)."""
+    from actors to fetch first, are to be applied alone).
+
+    The rows are worked out first, from one read transaction, holding no write lock; the
+    write transaction then only inserts them (so the one SQLite writer, which accepting
+    activities needs too, is held briefly)."""
     hooks = hooks_of(ctx.sessions)
     origin = hooks[0] if hooks else None
     try:
-        events, done = await run_write(ctx.sessions, lambda connection: _store_creates(
-            ctx, connection, run, origin))
+        plan = await run_read(ctx.sessions, lambda connection: _plan_creates(ctx, connection, run))
+        events, done = await run_write(ctx.sessions, lambda connection: _store_plan(
+            connection, plan, origin))
     except Exception as exc:  # applied again one by one: only the culprit fails
         log.info("bulk apply of %d activities failed, applying them one by one: %s",
                  len(run), exc)
@@ -168,7 +176,7 @@ class _Lookups:
         self.ctx, self.session = ctx, session
         self.actors: dict[str, Account] = {}
         self.statuses: dict[str, _Known] = {}  # by uri
-        self.followed: set[int] = set()  # actors someone here follows
+        self.followed: set[int] = set()  # actors (and authors of known posts) followed here
         self.remote: dict[str, Account] = {}  # mentioned remote accounts, by uri
         self._local: dict[str, Account | None] = {}
 
@@ -181,7 +189,8 @@ class _Lookups:
                 Status.uri.in_(chunk))  # type: ignore[attr-defined]
             for uri, *known in self.session.execute(query):
                 self.statuses[uri] = _Known(*known)
-        for chunk in _chunks({a.id for a in self.actors.values()}):
+        authors = {a.id for a in self.actors.values()} | {k.account_id for k in self.statuses.values()}
+        for chunk in _chunks(authors):
             query = (sa.select(Follow.target_account_id).distinct()
                      .join(Account, Account.id == Follow.account_id)  # type: ignore[arg-type]
                      .where(Follow.target_account_id.in_(chunk),  # type: ignore[attr-defined]
@@ -239,76 +248,98 @@ def _wanted(look: _Lookups, obj: dict[str, Any], author: Account) -> bool:
             return True
     parent_uri = id_of(first(obj.get("inReplyTo")))
     parent = look.statuses.get(parent_uri) if parent_uri else None
-    return parent is not None and parent.local
+    return parent is not None and (parent.local or parent.account_id in look.followed)
 
 
-def _store_creates(ctx: Context, connection: sa.Connection, run: list[_Create],
-                   origin: str | None) -> tuple[list[Event], set[int]]:
-    """Apply the run's Creates as `apply_activity` would, one after another, and mark their
-    jobs done, in `connection`'s transaction; the events for live streams (relayed to other
-    processes already when `origin` is given), and the ids of the jobs applied. A job whose
-    actor we lack, or hold a stale copy of, is left to be applied alone (it fetches).
+@dataclass
+class _Plan:
+    """A run's rows, worked out before its write transaction (see `_plan_creates`)."""
 
-    Statuses and what hangs off them go in as bulk inserts: building ORM objects would cost
-    more than all the rest."""
+    done: list[_Create]  # the jobs applied (kept or not)
+    kept: list[tuple[dict[str, Any], NoteFields]]  # status rows, with their fields
+    rows: dict[Any, list[dict[str, Any]]]  # other rows, by table
+    answers: list[tuple[dict[str, Any], str]]  # generator accounts' jobs
+
+
+def _plan_creates(ctx: Context, connection: sa.Connection, run: list[_Create]) -> _Plan:
+    """The rows that applying the run's Creates as `apply_activity` would, one after another,
+    adds, read in `connection`'s transaction (nothing is written). A job whose actor we lack,
+    or hold a stale copy of, is left to be applied alone (it fetches).
+
+    Statuses and what hangs off them become rows for bulk inserts: building ORM objects
+    would cost more than all the rest."""
     with Session(bind=connection) as session:
         look = _Lookups(ctx, session)
         look.load(run)
-        kept: list[tuple[dict[str, Any], NoteFields, Account]] = []
-        done = [c for c in run if (a := look.actors.get(c.actor_uri)) is not None and fresh(a)]
-        for candidate in done:
-            actor = look.actors[candidate.actor_uri]
-            if actor.kind != "remote" or actor.suspended_at is not None:
-                continue
-            obj = candidate.obj
-            if not type_of(obj) & POST_TYPES or is_vote(obj) or not authored(obj, actor):
-                continue
-            if obj["id"] in look.statuses or not _wanted(look, obj, actor):
-                continue
-            fields = note_to_fields(obj, followers_url=actor.followers_url)
-            parent = look.statuses.get(fields.in_reply_to_uri) if fields.in_reply_to_uri else None
-            values = status_values(fields, actor.id,
-                                   (parent.id, parent.account_id) if parent else None)
-            look.statuses[fields.uri] = _Known(values["id"], actor.id, False)
-            kept.append((values, fields, actor))
-        rows: dict[Any, list[dict[str, Any]]] = {Status: [v for v, _, _ in kept], Mention: [],
-                                                 Notification: [], MediaAttachment: [],
-                                                 StatusTag: []}
-        answers: list[tuple[dict[str, Any], str]] = []  # generator accounts' jobs
-        now = utcnow()
-        for values, fields, author in kept:
-            status_id = values["id"]
-            rows[MediaAttachment] += media_values(status_id, author.id, fields.media)
-            rows[StatusTag] += [{"id": new_id(), "status_id": status_id, "tag_id": tag_id}
-                                for tag_id in _tag_ids(connection, fields.hashtags)]
-            mentioned: dict[int, Account] = {}
-            for uri in fields.mentions:
-                account = look.mentioned(uri)
-                if account is not None and account.id not in mentioned:
-                    mentioned[account.id] = account
-                    rows[Mention].append({"id": new_id(), "status_id": status_id,
-                                          "account_id": account.id})
-            rows[Notification] += [
-                {"id": new_id(), "account_id": account.id, "from_account_id": author.id,
-                 "type": "mention", "status_id": status_id, "created_at": now}
-                for account in notified(author, list(mentioned.values()))]
-            answers += [({"status_id": status_id, "generator_id": account.id},
-                         f"mention:{status_id}:{account.id}")
-                        for account in mentioned.values()
-                        if account.generator and account.domain == "" and account.id != author.id]
-    # a clash (an id or uri taken meanwhile) fails the run, which is then applied one by one
-    for table, values_list in rows.items():
+        return _plan_of(look, run)
+
+
+def _plan_of(look: _Lookups, run: list[_Create]) -> _Plan:
+    kept: list[tuple[dict[str, Any], NoteFields, Account]] = []
+    done = [c for c in run if (a := look.actors.get(c.actor_uri)) is not None and fresh(a)]
+    for candidate in done:
+        actor = look.actors[candidate.actor_uri]
+        if actor.kind != "remote" or actor.suspended_at is not None:
+            continue
+        obj = candidate.obj
+        if not type_of(obj) & POST_TYPES or is_vote(obj) or not authored(obj, actor):
+            continue
+        if obj["id"] in look.statuses or not _wanted(look, obj, actor):
+            continue
+        fields = note_to_fields(obj, followers_url=actor.followers_url)
+        parent = look.statuses.get(fields.in_reply_to_uri) if fields.in_reply_to_uri else None
+        values = status_values(fields, actor.id,
+                               (parent.id, parent.account_id) if parent else None)
+        look.statuses[fields.uri] = _Known(values["id"], actor.id, False)
+        kept.append((values, fields, actor))
+    rows: dict[Any, list[dict[str, Any]]] = {Mention: [], Notification: [],
+                                             MediaAttachment: []}
+    answers: list[tuple[dict[str, Any], str]] = []
+    now = utcnow()
+    for values, fields, author in kept:
+        status_id = values["id"]
+        rows[MediaAttachment] += media_values(status_id, author.id, fields.media)
+        mentioned: dict[int, Account] = {}
+        for uri in fields.mentions:
+            account = look.mentioned(uri)
+            if account is not None and account.id not in mentioned:
+                mentioned[account.id] = account
+                rows[Mention].append({"id": new_id(), "status_id": status_id,
+                                      "account_id": account.id})
+        rows[Notification] += [
+            {"id": new_id(), "account_id": account.id, "from_account_id": author.id,
+             "type": "mention", "status_id": status_id, "created_at": now}
+            for account in notified(author, list(mentioned.values()))]
+        answers += [({"status_id": status_id, "generator_id": account.id},
+                     f"mention:{status_id}:{account.id}")
+                    for account in mentioned.values()
+                    if account.generator and account.domain == "" and account.id != author.id]
+    return _Plan(done, [(values, fields) for values, fields, _ in kept], rows, answers)
+
+
+def _store_plan(connection: sa.Connection, plan: _Plan, origin: str | None
+                ) -> tuple[list[Event], set[int]]:
+    """Insert the plan's rows and mark its jobs done, in `connection`'s transaction; the
+    events for live streams (relayed to other processes already when `origin` is given),
+    and the ids of the jobs applied."""
+    tags = [{"id": new_id(), "status_id": values["id"], "tag_id": tag_id}
+            for values, fields in plan.kept for tag_id in _tag_ids(connection, fields.hashtags)]
+    # a clash (an id or uri taken since the plan was made) fails the run, which is then
+    # applied one by one
+    tables = [(Status, [values for values, _ in plan.kept]), *plan.rows.items(),
+              (StatusTag, tags)]
+    for table, values_list in tables:
         for start in range(0, len(values_list), _ROWS):
             connection.execute(sa.insert(table), values_list[start:start + _ROWS])
-    if answers:  # as `models.generation_jobs.enqueue_generator_mentions`
-        enqueue_rows(connection, GENERATE, MENTION, answers, max_attempts=ATTEMPTS)
-    for worker, jobs in _by_worker(done).items():
+    if plan.answers:  # as `models.generation_jobs.enqueue_generator_mentions`
+        enqueue_rows(connection, GENERATE, MENTION, plan.answers, max_attempts=ATTEMPTS)
+    for worker, jobs in _by_worker(plan.done).items():
         complete_rows(connection, jobs, worker_id=worker)
-    events = [Event(UPDATE, values["id"]) for values, _, _ in kept]
-    events += [Event(NOTIFICATION, row["id"]) for row in rows[Notification]]
+    events = [Event(UPDATE, values["id"]) for values, _ in plan.kept]
+    events += [Event(NOTIFICATION, row["id"]) for row in plan.rows[Notification]]
     if events and origin is not None:
         relay(connection, origin, events)
-    return events, {c.job.id for c in done}
+    return events, {c.job.id for c in plan.done}
 
 
 def _by_worker(run: list[_Create]) -> dict[str | None, list[int]]:

@@ -19,6 +19,7 @@ from models.queue import GroupCommit, enqueue_rows, run_write
 MAX_BODY = 1_000_000  # Mastodon refuses bodies over 1 MB too
 MAX_DEPTH = 24
 INBOX_QUEUE = "inbox"
+_CONTAINERS = (dict, list)
 _JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 # one group commit per session factory: concurrent POSTs share their enqueue transaction
 _ENQUEUERS: weakref.WeakKeyDictionary[Any, GroupCommit] = weakref.WeakKeyDictionary()
@@ -46,16 +47,18 @@ async def read_capped(stream: AsyncIterator[bytes], content_length: str | None, 
 
 
 def _too_deep(value: object, limit: int) -> bool:
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
+    """Whether anything sits more than `limit` levels below `value`: whether a non-empty
+    list or object is found `limit` levels down (one level of containers at a time)."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    for _ in range(limit):
+        inner: list[Any] = []
+        for item in level:
+            inner += [v for v in (item.values() if isinstance(item, dict) else item)
+                      if isinstance(v, _CONTAINERS)]
+        if not inner:
+            return False
+        level = inner
+    return any(level)
 
 
 def parse_activity(body: bytes) -> tuple[dict | None, str]:

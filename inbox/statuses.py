@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from activitypub.vocab import type_of
 from inbox.notes import POST_TYPES, MediaFields, NoteFields, note_to_fields
 from inbox.resolve import ResolveError, get_status, is_local, local_account
+from models.follow_notifications import notify_subscribers
 from models.generation_jobs import enqueue_generator_mentions
 from models.ids import new_id
 from models.remote import get_account_by_uri
@@ -27,6 +28,7 @@ from models.tables import (
     StatusTag,
     Tag,
 )
+from models.update_notifications import notify_boosters_of_edit
 from outbox.context import Context
 
 
@@ -50,6 +52,7 @@ async def store_status(
     await _add_tags(session, status, fields.hashtags)
     mentioned = await _add_mentions(ctx, session, status, fields.mentions)
     notify_mentioned(session, status, author, mentioned)
+    await notify_subscribers(session, status, [a.id for a in mentioned])
     await session.flush()
     await enqueue_generator_mentions(session, status, mentioned)
     return status
@@ -194,6 +197,7 @@ async def edit_status(
     await _add_mentions(ctx, session, status, fields.mentions)
     session.add(status)
     await session.flush()
+    await notify_boosters_of_edit(session, status)
     return True
 
 

@@ -125,22 +125,36 @@ async def check_connection(engine: AsyncEngine) -> None:
 # per async engine (weakly held): a plain sqlite3 engine on the same file, and its one thread
 _SYNC_WRITERS: weakref.WeakKeyDictionary[Any, tuple[sa.Engine, ThreadPoolExecutor]] = (
     weakref.WeakKeyDictionary())
+_SYNC_READERS: weakref.WeakKeyDictionary[Any, tuple[sa.Engine, ThreadPoolExecutor]] = (
+    weakref.WeakKeyDictionary())
 
 
 def sqlite_sync_writer(engine: AsyncEngine) -> tuple[sa.Engine, ThreadPoolExecutor] | None:
     """For a SQLite file: a plain (sync) engine on the same file with the same settings, and
     the one thread where its transactions run. None for other databases, and for in-memory
     SQLite (a second engine would not see the same database)."""
-    if not is_sqlite(engine) or make_url(str(engine.url)).database in (None, "", ":memory:"):
-        return None
-    found = _SYNC_WRITERS.get(engine.sync_engine)
+    return _sync_engine(engine, _SYNC_WRITERS, "sqlite-writer")
+
+
+def sqlite_sync_reader(engine: AsyncEngine) -> tuple[sa.Engine, ThreadPoolExecutor] | None:
+    """As `sqlite_sync_writer`, for reads (`models.queue.run_read`): another connection and
+    thread, so that a read waits neither for the writer nor for the event loop (WAL lets it
+    read while another connection writes)."""
+    return _sync_engine(engine, _SYNC_READERS, "sqlite-reader")
+
+
+def _sync_engine(engine: AsyncEngine, known: weakref.WeakKeyDictionary[Any, Any], name: str
+                 ) -> tuple[sa.Engine, ThreadPoolExecutor] | None:
+    found = known.get(engine.sync_engine)
     if found is None:
+        if not is_sqlite(engine) or engine.url.database in (None, "", ":memory:"):
+            return None
         sync = sa.create_engine(engine.url.set(drivername="sqlite"), pool_size=1,
                                 max_overflow=0, connect_args={"check_same_thread": False},
                                 **_JSON)
         _tune_sqlite(sync)
-        found = _SYNC_WRITERS[engine.sync_engine] = (
-            sync, ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer"))
+        found = known[engine.sync_engine] = (
+            sync, ThreadPoolExecutor(max_workers=1, thread_name_prefix=name))
         weakref.finalize(engine.sync_engine, _close_sync_writer, *found)
     return found
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import sqlite_sync_writer
+from models.db import sqlite_sync_reader, sqlite_sync_writer
 from models.ids import new_id
 from models.tables import Job
 from models.types import utcnow
@@ -50,6 +50,7 @@ BatchHandler = Callable[[list[Job], Finish], Awaitable[dict[int, Exception]]]
 _ERROR_MAX = 4000
 _DEDUPE_MAX = 200
 _ROWS_PER_INSERT = 200  # well under both backends' bound-parameter limits
+_BUSY_POLL = 0.01  # seconds to the first poll after jobs were found (see `Worker._idle`)
 
 
 class PermanentJobError(Exception):
@@ -190,6 +191,30 @@ async def run_write(target: Target, work: Callable[[sa.Connection], T]) -> T:
     async with _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock()):
         return await asyncio.get_running_loop().run_in_executor(
             thread, _transaction, sync_engine, work)
+
+
+async def run_read(target: Target, work: Callable[[sa.Connection], T]) -> T:
+    """`work(connection)` in one read transaction (rolled back: it must not write).
+
+    On a SQLite file, in one trip to a thread of its own (`models.db.sqlite_sync_reader`),
+    for the reasons `run_write` gives; elsewhere on a session from `target`."""
+    engine = _engine_of(target)
+    sync = sqlite_sync_reader(engine)
+    if sync is None:
+        maker = target if isinstance(target, async_sessionmaker) else async_sessionmaker(
+            engine, class_=AsyncSession)
+        async with maker() as session:
+            return await session.run_sync(lambda s: work(s.connection()))
+    sync_engine, thread = sync
+    return await asyncio.get_running_loop().run_in_executor(thread, _read, sync_engine, work)
+
+
+def _read(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
+    with engine.connect() as connection, connection.begin() as transaction:
+        try:
+            return work(connection)
+        finally:
+            transaction.rollback()
 
 
 def _transaction(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
@@ -401,7 +426,9 @@ class Worker:
     marked done together, in one transaction.
 
     A kind in `batches` runs through its `BatchHandler` up to `batch_size` jobs at a time
-    (then `concurrency` counts batches, not jobs): one transaction for many jobs.
+    (then `concurrency` counts batches, not jobs): one transaction for many jobs. With
+    `linger`, a claim that emptied the queue is followed by the next one no sooner than
+    `linger` seconds later, so that a steady trickle is taken in batches, not one by one.
     """
 
     def __init__(
@@ -409,11 +436,14 @@ class Worker:
         worker_id: str | None = None, concurrency: int = 4, poll_interval: float = 0.5,
         lease: float = 60.0, wake: asyncio.Event | None = None, shutdown_grace: float = 10.0,
         batches: dict[str, BatchHandler] | None = None, batch_size: int = 100,
+        linger: float = 0.0,
     ) -> None:
         self.target = sessionmaker
         self.handlers = handlers
         self.batches = dict(batches or {})
         self.batch_size = batch_size if self.batches else 1
+        self.linger = linger
+        self._emptied = False  # the last claim took every due job there was
         self.queues = list(queues)
         self.worker_id = worker_id or _default_worker_id()
         self.concurrency = concurrency
@@ -423,6 +453,7 @@ class Worker:
         self.wake_event = wake if wake is not None else asyncio.Event()
         self._running: dict[int, Job] = {}
         self._completions = GroupCommit(self._complete_all)
+        self._next_poll = poll_interval
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -449,7 +480,11 @@ class Worker:
         try:
             while not stop.is_set():
                 claimed = await self._fill(tasks)
-                if not claimed:
+                if claimed:
+                    self._next_poll = min(_BUSY_POLL, self.poll_interval)
+                    if self._emptied and self.linger:
+                        await asyncio.sleep(self.linger)
+                else:
                     await self._idle(stop, tasks)
         finally:
             beat.cancel()
@@ -466,6 +501,7 @@ class Worker:
         except Exception:  # the database is away: keep polling, say so
             log.exception("worker %s: claiming from %s failed", self.worker_id, self.queues)
             return 0
+        self._emptied = len(jobs) < free * self.batch_size
         for unit in self._units(jobs):
             task = asyncio.create_task(unit)
             tasks.add(task)
@@ -487,13 +523,18 @@ class Worker:
         return units
 
     async def _idle(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
-        """Wait for a stop, a wake-up (when a slot is free), a finished job, or the poll
-        interval. While every slot is busy a wake-up can wait: it stays set for later."""
+        """Wait for a stop, a wake-up (when a slot is free), a finished job, or the next poll.
+        While every slot is busy a wake-up can wait: it stays set for later.
+
+        Right after jobs were found the next poll comes soon, then ever later, up to the poll
+        interval: jobs enqueued by another process wake nobody here, and a busy queue should
+        not wait a whole interval for them."""
         waiters = [asyncio.create_task(stop.wait())]
         if len(tasks) < self.concurrency:
             waiters.append(asyncio.create_task(self.wake_event.wait()))
+        timeout, self._next_poll = self._next_poll, min(self._next_poll * 2, self.poll_interval)
         try:
-            await asyncio.wait([*waiters, *tasks], timeout=self.poll_interval,
+            await asyncio.wait([*waiters, *tasks], timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:

@@ -43,14 +43,14 @@ async def _addresses_local(ctx: Context, session: AsyncSession, obj: dict[str, A
 
 async def wanted(ctx: Context, session: AsyncSession, obj: dict[str, Any], author: Account) -> bool:
     """Mastodon's rule: kept when someone here follows the author, or it mentions, addresses
-    or replies to someone here."""
+    or replies to someone here, or replies to someone followed here."""
     if await followed_locally(session, author.id):
         return True
     if await _addresses_local(ctx, session, obj):
         return True
     parent_uri = id_of(first(obj.get("inReplyTo")))
     parent = await get_status(session, parent_uri) if parent_uri else None
-    return parent is not None and parent.local
+    return parent is not None and (parent.local or await followed_locally(session, parent.account_id))
 
 
 async def _fetched(ctx: Context, uri: str, actor: Account) -> dict[str, Any] | None:

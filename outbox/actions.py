@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.follow_notifications import notify_subscribers
 from models.generation_jobs import cancel_renders_for
 from models.ids import new_id
 from models.tables import (
@@ -29,6 +30,7 @@ from models.tables import (
     Tag,
 )
 from models.types import utcnow
+from models.update_notifications import notify_boosters_of_edit
 from outbox import activities
 from outbox.actors import actor_id
 from outbox.audience import booster_follower_inboxes, delivered_inboxes, reached_accounts
@@ -36,6 +38,7 @@ from outbox.content import text_to_html
 from outbox.context import Context
 from outbox.deliver import publish
 from outbox.notes import addressing, boost_to_announce
+from outbox.post_write import NewPost, post_in_session, with_parent_author
 from outbox.relations import (
     accept_follow_request,
     block,
@@ -112,34 +115,18 @@ async def post_status(
     pending: bool = False,
 ) -> Status:
     """Post a status (a reply also mentions the parent's author) and send its `Create`; a
-    `pending` one is stored unsent until `publish_pending` (it waits for its image)."""
+    `pending` one is stored unsent until `publish_pending` (it waits for its image). One
+    transaction (`outbox.post_write`), committed here."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}")
-    mentions = list(mentions)
-    if in_reply_to is not None:
-        parent_author = await _author(session, in_reply_to)
-        if parent_author.id != account.id and all(a.id != parent_author.id for a in mentions):
-            mentions.append(parent_author)
-    content = text_to_html(text, mentions=mentions, urls=ctx.urls, domain=ctx.domain)
-    status_id = new_id()
-    status = Status(
-        id=status_id, uri=ctx.urls.status(account.username, status_id),
-        url=f"{ctx.urls.profile(account.username)}/{status_id}", account_id=account.id,
-        local=True, content=content.html, text=text, spoiler_text=spoiler_text,
-        sensitive=sensitive or bool(spoiler_text), visibility=visibility, language=language,
-        pending=pending,
-    )
-    _thread(ctx, status, in_reply_to)
-    session.add(status)
-    await session.flush()
-    for position, item in enumerate(media):
-        item.status_id, item.position = status.id, position
-        session.add(item)
-    await _link(session, status, mentions, await _tag_rows(session, content.tags), new=True)
-    if pending:
-        await done(ctx, session)
-        return status
-    return await _announce_new(ctx, session, status, account, mentions)
+    parent_author = await _author(session, in_reply_to) if in_reply_to is not None else None
+    post = NewPost(account=account, text=text, visibility=visibility, spoiler_text=spoiler_text,
+                   sensitive=sensitive, language=language, in_reply_to=in_reply_to,
+                   media=list(media), mentions=with_parent_author(mentions, account, parent_author),
+                   pending=pending)
+    status = await post_in_session(ctx, session, post)
+    await done(ctx, session)
+    return status
 
 
 async def _announce_new(ctx: Context, session: AsyncSession, status: Status, author: Account,
@@ -165,19 +152,8 @@ async def publish_pending(ctx: Context, session: AsyncSession, status: Status,
     session.add(status)
     await session.flush()
     mentions = await mentioned_accounts(session, status.id)
+    await notify_subscribers(session, status, [a.id for a in mentions])
     return await _announce_new(ctx, session, status, author, mentions)
-
-
-def _thread(ctx: Context, status: Status, parent: Status | None) -> None:
-    """Set the reply fields and the conversation (the parent's, or a new one)."""
-    if parent is None:
-        day = utcnow().strftime("%Y-%m-%d")
-        status.conversation = f"tag:{ctx.domain},{day}:objectId={status.id}:objectType=Conversation"
-        return
-    status.in_reply_to_id = parent.id
-    status.in_reply_to_account_id = parent.account_id
-    status.in_reply_to_uri = parent.uri
-    status.conversation = parent.conversation or parent.uri
 
 
 async def edit_status(
@@ -205,6 +181,7 @@ async def edit_status(
     session.add(status)
     await session.flush()
     await _link(session, status, mentions, await _tag_rows(session, content.tags))
+    await notify_boosters_of_edit(session, status)
     note = await render_note(session, status, author, ctx.urls, ctx.domain)
     activity = activities.update_note(note, status.edited_at)
     reached, inboxes = await _reach(session, status)

@@ -55,9 +55,14 @@ def text_to_html(text: str, *, mentions: list[Account], urls: Urls, domain: str)
 
 
 def _inline(line: str, mentions: list[Account], urls: Urls, domain: str, out: Content) -> str:
-    spans = _links(line)
-    spans += _mentions(line, spans, mentions, urls, domain, out)
-    spans += _hashtags(line, spans, urls, out)
+    # each kind of span needs its mark in the line: most lines skip the matchers
+    spans = _links(line) if "://" in line else []
+    if "@" in line:
+        spans += _mentions(line, spans, mentions, urls, domain, out)
+    if "#" in line:
+        spans += _hashtags(line, spans, urls, out)
+    if not spans:
+        return escape(line, quote=False)
     html, pos = [], 0
     for span in sorted(spans, key=lambda s: s.start):
         html.append(escape(line[pos:span.start], quote=False))

@@ -91,9 +91,7 @@ def unique(events: list[Event]) -> list[Event]:
 def relay(connection: sa.Connection, origin: str, events: list[Event]) -> None:
     """Tell other processes of `events`, in the connection's transaction."""
     if connection.dialect.name == "postgresql":
-        for start in range(0, len(events), _NOTIFY_EVENTS):
-            payload = orjson.dumps({"o": origin, "e": [
-                [e.kind, e.id] for e in events[start:start + _NOTIFY_EVENTS]]}).decode()
+        for payload in notify_payloads(origin, events):
             connection.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
         return
     now = utcnow()
@@ -105,6 +103,13 @@ def relay(connection: sa.Connection, origin: str, events: list[Event]) -> None:
         _relayed = 0
         connection.execute(sa.delete(StreamEvent).where(
             StreamEvent.created_at < now - RELAY_KEEP))  # type: ignore[arg-type]
+
+
+def notify_payloads(origin: str, events: list[Event]) -> list[str]:
+    """The `NOTIFY` payloads (on `CHANNEL`) that relay `events` on PostgreSQL."""
+    return [orjson.dumps({"o": origin, "e": [[e.kind, e.id] for e in
+                                             events[start:start + _NOTIFY_EVENTS]]}).decode()
+            for start in range(0, len(events), _NOTIFY_EVENTS)]
 
 
 def parse_notify(payload: str) -> tuple[str, list[Event]]:
@@ -145,6 +150,17 @@ def hooks_of(sessions: async_sessionmaker[Any]) -> tuple[str | None, Publish] | 
     once it has committed."""
     watched = sessions.kw.get("sync_session_class")
     return getattr(watched, _HOOKS, None)
+
+
+def note_written(session: Session, events: list[Event]) -> None:
+    """Events of rows a watched session's transaction wrote without the ORM (on its
+    connection): relayed now, told once it commits, like those of its flushes."""
+    hooks = getattr(type(session), _HOOKS, None)
+    if hooks is None or not events:
+        return
+    if hooks[0] is not None:
+        relay(session.connection(), hooks[0], events)
+    session.info.setdefault(_NOTES, []).extend(events)
 
 
 def watch(sessions: async_sessionmaker[Any], publish: Publish, *,

@@ -3,6 +3,7 @@ media and parent found, then `outbox.actions` writes and federates."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
@@ -19,12 +20,13 @@ from fediverse.imaging import InvalidRequest
 from fediverse.state import AppState
 from inbox.resolve import resolve_handle
 from models.accounts import get_account
-from models.generation_jobs import enqueue_generator_mentions
-from models.status_queries import idempotent_status, remember_key, visible_status
+from models.related import Related, load_page
+from models.status_queries import idempotent_status, visible_status
 from models.tables import Account, MediaAttachment, Status
 from outbox import actions
 from outbox.content import MENTION_RE
 from outbox.context import Context
+from outbox.post_write import KeyTaken, MediaTaken, NewPost, post_new, with_parent_author
 
 MAX_CHARS = 500
 MAX_MEDIA = 4
@@ -144,55 +146,70 @@ async def _accounts(session: AsyncSession, ids: list[int]) -> list[Account]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-async def create_status(st: AppState, account_id: int, form: StatusForm,
-                        key: str | None = None) -> Status:
-    """Post the status (or answer the one posted with the same idempotency key)."""
+async def create_status(st: AppState, account: Account, form: StatusForm,
+                        key: str | None = None) -> tuple[Status, Related | None]:
+    """Post the status (or answer the one posted with the same idempotency key) as the
+    caller's `account` (as authenticated: detached, not reloaded); with what its entity
+    shows, read in the posting transaction (None: read it afresh)."""
     if key:
-        async with st.sessions() as session:
-            earlier = await idempotent_status(session, account_id, key)
+        earlier = await _earlier(st, account.id, key)
         if earlier is not None:
-            return earlier
+            return earlier, None
     if any(host for _, host in _handles(st.federation, form.text)):
         async with st.sessions() as session:  # refuse before a lookup stores a remote actor
-            account = await session.get(Account, account_id)
-            assert account is not None
             await _parent(session, account, form)
             await _media(session, account, form.media_ids or [])
     prompt = imagine_prompt(form.text)
     if prompt is not None:  # posted once its image exists
         try:
-            return await imagine(st, account_id, Ask(prompt=prompt), lambda: _post(
-                st, account_id, replace(form, text=prompt), key, pending=True),
-                in_reply_to_id=form.in_reply_to_id)
+            return await imagine(st, account.id, Ask(prompt=prompt), lambda: _status(_post(
+                st, account, replace(form, text=prompt), key, pending=True)),
+                in_reply_to_id=form.in_reply_to_id), None
         except InvalidRequest as exc:
             raise refusal(exc) from exc
-    return await _post(st, account_id, form, key)
+    return await _post(st, account, form, key)
 
 
-async def _post(st: AppState, account_id: int, form: StatusForm, key: str | None, *,
-                pending: bool = False) -> Status:
+async def _status(posting: Awaitable[tuple[Status, Related | None]]) -> Status:
+    return (await posting)[0]
+
+
+async def _earlier(st: AppState, account_id: int, key: str) -> Status | None:
+    async with st.sessions() as session:
+        return await idempotent_status(session, account_id, key)
+
+
+async def _post(st: AppState, account: Account, form: StatusForm, key: str | None, *,
+                pending: bool = False) -> tuple[Status, Related | None]:
+    """One transaction writes the status and all that goes with it (`outbox.post_write`);
+    what it refers to (mentions, parent, media) is looked up first."""
+    mentions, parent, media = [], None, []
     mention_ids = await resolve_mentions(st, form.text)
-    async with writer(st) as session:
-        account = await session.get(Account, account_id)
-        assert account is not None
-        mentions = await _accounts(session, mention_ids)
-        status = await actions.post_status(
-            st.federation, session, account, text=form.text,
-            visibility=form.visibility or account.default_privacy,
-            spoiler_text=form.spoiler_text or "",
-            sensitive=account.default_sensitive if form.sensitive is None else form.sensitive,
-            language=form.language or account.default_language,
-            in_reply_to=await _parent(session, account, form),
-            media=await _media(session, account, form.media_ids or []),
-            mentions=mentions, pending=pending,
-        )
-        if not pending:  # generator accounts answer with an image
-            await enqueue_generator_mentions(session, status, mentions)
-        if key:
-            await remember_key(session, account_id, key, status.id)
-        await session.commit()
-    st.wake.set()
-    return status
+    if mention_ids or form.in_reply_to_id is not None or form.media_ids:
+        async with st.sessions() as session:
+            mentions = await _accounts(session, mention_ids)
+            parent = await _parent(session, account, form)
+            media = await _media(session, account, form.media_ids or [])
+            parent_author = (await session.get(Account, parent.account_id)
+                             if parent is not None else None)
+        mentions = with_parent_author(mentions, account, parent_author)
+    post = NewPost(
+        account=account, text=form.text, visibility=form.visibility or account.default_privacy,
+        spoiler_text=form.spoiler_text or "",
+        sensitive=account.default_sensitive if form.sensitive is None else form.sensitive,
+        language=form.language or account.default_language, in_reply_to=parent, media=media,
+        mentions=mentions, pending=pending, key=key)
+    try:
+        return await post_new(st.federation, st.sessions, post,
+                              lambda conn, status: load_page(conn, [status], account.id))
+    except MediaTaken:
+        raise unprocessable("Validation failed: media_ids contains an unknown or used media"
+                            ) from None
+    except KeyTaken:  # the same key raced in from another request: answer its status
+        earlier = await _earlier(st, account.id, key or "")
+        if earlier is None:
+            raise
+        return earlier, None
 
 
 async def update_status(st: AppState, account_id: int, status_id: int, form: StatusForm

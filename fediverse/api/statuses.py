@@ -22,6 +22,7 @@ from fediverse.api.entities import (
     status_with_source,
 )
 from fediverse.api.errors import forbidden, not_found
+from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import link_header, page_of, params
 from fediverse.api.posting import create_status, status_form, update_status
 from fediverse.routes.common import json_response, state
@@ -74,8 +75,10 @@ async def post_status(request: Request) -> Response:
     form = status_form(await params(request))
     key = request.headers.get("idempotency-key", "").strip()[:255] or None
     assert who.account is not None
-    status = await create_status(state(request), who.account.id, form, key)
-    return await one(request, status, who.account.id)
+    status, related = await create_status(state(request), who.account, form, key)
+    if related is None:
+        return await one(request, status, who.account.id)
+    return json_response(page_entities([status], related, state(request).urls)[0])
 
 
 async def get_status(request: Request) -> Response:
@@ -165,7 +168,10 @@ async def context(request: Request) -> Response:
         ancestors, descendants = await thread_of(session, status, viewer_id)
         entities = await status_entities(session, state(request).urls,
                                          [*ancestors, *descendants], viewer_id)
-    return json_response(context_entity(entities[:len(ancestors)], entities[len(ancestors):]))
+        filters = await session_filters(session, viewer_id)
+    return json_response(context_entity(
+        apply_filters(entities[:len(ancestors)], filters, "thread", viewer_id),
+        apply_filters(entities[len(ancestors):], filters, "thread", viewer_id)))
 
 
 Action = Callable[..., Awaitable[Status]]

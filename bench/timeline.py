@@ -70,7 +70,7 @@ from models.tables import (  # noqa: E402
 from models.tokens import create_token, token_digest  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "bench_timeline"
+PG_DB = f"bench_timeline_{os.getpid()}"  # runs side by side each get their own
 HOSTS = 20
 AUTHORS = 2000
 
@@ -157,8 +157,10 @@ async def seed(url: str, statuses: int, follows: int) -> str:
                                 (Follow, follow_rows)):
                 for start in range(0, len(data), 2000):
                     await conn.execute(sa.insert(table.__table__), data[start:start + 2000])
-            if conn.dialect.name == "postgresql":
-                await conn.execute(sa.text("ANALYZE"))
+        if engine.dialect.name == "postgresql":  # as autovacuum leaves a loaded table
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(sa.text("VACUUM ANALYZE"))
         return token
     finally:
         await engine.dispose()
@@ -347,15 +349,30 @@ async def prepare(backend: str, data_dir: Path) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + PG_DB, "", ""))
 
 
+async def drop(backend: str) -> None:
+    if backend == "postgresql":
+        import asyncpg
+
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 async def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         url = await prepare(backend, data_dir)
-        await upgrade(url)
-        started = time.perf_counter()
-        token = await seed(url, args.statuses, args.follows)
-        print(f"{backend}: seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        return await measure(url, data_dir, token, args.requests, args.posts)
+        try:
+            await upgrade(url)
+            started = time.perf_counter()
+            token = await seed(url, args.statuses, args.follows)
+            print(f"{backend}: seeded in {time.perf_counter() - started:.1f} s",
+                  file=sys.stderr)
+            return await measure(url, data_dir, token, args.requests, args.posts)
+        finally:
+            await drop(backend)
 
 
 def main() -> None:

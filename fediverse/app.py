@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from fediverse.api.errors import ApiError, handle_api_error
 from fediverse.api.ratelimit import RateLimitMiddleware
+from fediverse.route_index import IndexedRouter
 from fediverse.routes import wellknown
 from fediverse.settings import Settings
 from fediverse.state import AppState
@@ -64,7 +65,7 @@ class LazyRoutes:
                 self._loading = asyncio.ensure_future(asyncio.to_thread(self._build))
             routes = await asyncio.shield(self._loading)
             if self._router is None:
-                self._router = Router(routes=routes)
+                self._router = IndexedRouter(routes)
         return self._router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,14 +8,16 @@ database triggers keep them (migration 0008).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.reads import read_in
@@ -99,65 +101,152 @@ async def account_stats(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     return stats
 
 
-# Built once, with parameters (`ids` expands to the page's ids): building a statement costs
-# more than running it.
-_IDS = sa.bindparam("ids", expanding=True)
+# Built once per dialect, with parameters: building a statement costs more than running
+# it. The page's ids go as one parameter (an array on PostgreSQL, JSON text on SQLite), so
+# each statement is the same text whatever the page's size: nothing to expand and compile
+# per execution, and one prepared statement on PostgreSQL.
 _VIEWER = sa.bindparam("viewer", type_=sa.BigInteger)
 
 
-@lru_cache(maxsize=2)
-def _edges(signed_in: bool) -> sa.CompoundSelect:
+def _among(column: Any, dialect: str, name: str = "ids") -> sa.ColumnElement[bool]:
+    """`column IN (:name)`, in the dialect's form taking the ids as one value (`_ids`)."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.BigInteger)))  # type: ignore[no-any-return]
+    if dialect == "sqlite":
+        listed = sa.select(sa.column("value", sa.BigInteger)).select_from(
+            sa.func.json_each(sa.bindparam(name, type_=sa.String)))
+        return column.in_(listed)  # type: ignore[no-any-return]
+    return column.in_(sa.bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+def _ids(dialect: str, ids: Iterable[int]) -> Any:
+    """The value of the `ids` parameter of `_among`."""
+    ordered = sorted(set(ids))
+    return orjson.dumps(ordered).decode() if dialect == "sqlite" else ordered
+
+
+def _edges(signed_in: bool, dialect: str) -> sa.CompoundSelect:
     """(kind, status id, ref id, name, order) for mentions, tags and the viewer's marks."""
-    ids, viewer_id = _IDS, _VIEWER
+    viewer_id = _VIEWER
     text = sa.cast(sa.null(), sa.Text)
     parts: list[Any] = [
         sa.select(sa.literal("mention"), Mention.status_id, Mention.account_id, text, Mention.id)
-        .where(Mention.status_id.in_(ids)),
+        .where(_among(Mention.status_id, dialect)),
         sa.select(sa.literal("tag"), StatusTag.status_id, Tag.id, Tag.name, StatusTag.id)
-        .join(Tag, Tag.id == StatusTag.tag_id).where(StatusTag.status_id.in_(ids)),
+        .join(Tag, Tag.id == StatusTag.tag_id).where(_among(StatusTag.status_id, dialect)),
     ]
     if signed_in:
         for name, table in (("favourited", Favourite), ("bookmarked", Bookmark), ("pinned", Pin)):
             parts.append(sa.select(sa.literal(name), table.status_id, sa.literal(0, sa.BigInteger),
                                    text, table.id)
-                         .where(table.account_id == viewer_id, table.status_id.in_(ids)))
+                         .where(table.account_id == viewer_id,
+                                _among(table.status_id, dialect)))
         s = _STATUSES.c
         parts.append(sa.select(sa.literal("reblogged"), s.reblog_of_id,
                                sa.literal(0, sa.BigInteger), text, s.id)
-                     .where(s.account_id == viewer_id, s.reblog_of_id.in_(ids)))
+                     .where(s.account_id == viewer_id, _among(s.reblog_of_id, dialect)))
     return sa.union_all(*parts)
 
 
-_FRESH = sa.select(_STATUSES).where(_STATUSES.c.id.in_(_IDS))
-_PAGE_MEDIA = sa.select(_MEDIA).where(_MEDIA.c.status_id.in_(_IDS)).order_by(
-    _MEDIA.c.position, _MEDIA.c.id)
-_PAGE_ACCOUNTS = sa.select(*ACCOUNT_COLUMNS).where(_ACCOUNTS.c.id.in_(_IDS))
+# What a media entity shows (`fediverse.api.entities.media_entity`), and its order.
+MEDIA_COLUMNS = [_MEDIA.c[name] for name in (
+    "id", "status_id", "position", "type", "file_path", "thumbnail_path", "remote_url",
+    "description", "blurhash", "width", "height", "focus_x", "focus_y", "state", "meta")]
+MediaRow = namedtuple("MediaRow", [c.name for c in MEDIA_COLUMNS])  # type: ignore[misc]
+AccountRow = namedtuple("AccountRow", [c.name for c in ACCOUNT_COLUMNS])  # type: ignore[misc]
+_EDGE_WIDTH = 5
+
+
+def _merged(signed_in: bool, dialect: str) -> sa.CompoundSelect:
+    """The edges (`_edges`), the media of the `ids` and the accounts of the `authors` and of
+    whom the `ids` mention, in one statement (one round trip): each row is the edge's five
+    columns, then the media's, then the account's, NULL where they are not its kind."""
+    no_media = [sa.cast(sa.null(), c.type) for c in MEDIA_COLUMNS]
+    no_account = [sa.cast(sa.null(), c.type) for c in ACCOUNT_COLUMNS]
+    no_edge = [sa.cast(sa.null(), sa.BigInteger), sa.cast(sa.null(), sa.BigInteger),
+               sa.cast(sa.null(), sa.Text), sa.cast(sa.null(), sa.BigInteger)]
+    parts = [part.add_columns(*no_media, *no_account)
+             for part in _edges(signed_in, dialect).selects]
+    parts.append(sa.select(sa.literal("media"), *no_edge, *MEDIA_COLUMNS, *no_account)
+                 .where(_among(_MEDIA.c.status_id, dialect)))
+    accounts = sa.select(sa.literal("account"), *no_edge, *no_media, *ACCOUNT_COLUMNS)
+    parts.append(accounts.where(_among(_ACCOUNTS.c.id, dialect, "authors")))
+    parts.append(accounts.join(Mention, Mention.account_id == _ACCOUNTS.c.id)
+                 .where(_among(Mention.status_id, dialect)))  # an author's again: no matter
+    return sa.union_all(*parts)
+
+
+class _Statements(NamedTuple):
+    fresh: sa.Select  # type: ignore[type-arg]
+    media: sa.Select  # type: ignore[type-arg]
+    accounts: sa.Select  # type: ignore[type-arg]
+    edges: sa.CompoundSelect
+    edges_signed_in: sa.CompoundSelect
+    merged: sa.CompoundSelect
+    merged_signed_in: sa.CompoundSelect
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    return _Statements(
+        fresh=sa.select(_STATUSES).where(_among(_STATUSES.c.id, dialect)),
+        media=sa.select(_MEDIA).where(_among(_MEDIA.c.status_id, dialect)).order_by(
+            _MEDIA.c.position, _MEDIA.c.id),
+        accounts=sa.select(*ACCOUNT_COLUMNS).where(_among(_ACCOUNTS.c.id, dialect)),
+        edges=_edges(False, dialect), edges_signed_in=_edges(True, dialect),
+        merged=_merged(False, dialect), merged_signed_in=_merged(True, dialect))
+
+
+# where `load_page` reads edges, media and accounts in one statement (`_merged`): a round
+# trip to a server costs more than the wider rows; in-process SQLite, the other way round
+MERGED = frozenset({"postgresql"})
+_NOT_EDGES = frozenset({"media", "account"})
 
 
 def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | None = None
               ) -> Related:
     """Everything the entities of `statuses` show: the statuses afresh (an ORM object may
     hold counts from before its own write) and the boosted ones, authors, media, mentions,
-    tags, and the viewer's marks. Four queries at most."""
+    tags, and the viewer's marks. Four queries at most (two on PostgreSQL: `MERGED`)."""
+    dialect = conn.dialect.name
+    q = _statements(dialect)
     related = Related(statuses={s.id: s for s in statuses if not isinstance(s, Status)})
     wanted = {s.id for s in statuses if isinstance(s, Status)}
     wanted |= {s.reblog_of_id for s in statuses if s.reblog_of_id} - related.statuses.keys()
     if wanted:
-        for row in conn.execute(_FRESH, {"ids": sorted(wanted)}):
+        for row in conn.execute(q.fresh, {"ids": _ids(dialect, wanted)}).all():
             related.statuses[row.id] = row
     for s in statuses:  # one that vanished meanwhile (an undone boost) shows as it was
         related.statuses.setdefault(s.id, s)
     ids = sorted(related.statuses)
     if not ids:
         return related
-    media: dict[int, list[Row]] = defaultdict(list)
-    for row in conn.execute(_PAGE_MEDIA, {"ids": ids}):
-        media[row.status_id].append(row)
-    related.media = media
     viewer = ViewerState(viewer_id) if viewer_id is not None else None
+    related.viewer = viewer
     mentioned: list[tuple[int, int, int]] = []  # (order, status id, account id)
     tags: list[tuple[int, int, Row]] = []
-    edges = conn.execute(_edges(viewer_id is not None), {"ids": ids, "viewer": viewer_id})
+    media: dict[int, list[Row]] = defaultdict(list)
+    page_ids = _ids(dialect, ids)
+    authors = {s.account_id for s in related.statuses.values()}
+    if dialect in MERGED:
+        rows = conn.execute(q.merged if viewer_id is None else q.merged_signed_in, {
+            "ids": page_ids, "viewer": viewer_id, "authors": _ids(dialect, authors)}).all()
+        edges = [row[:_EDGE_WIDTH] for row in rows if row[0] not in _NOT_EDGES]
+        media_at, account_at = _EDGE_WIDTH, _EDGE_WIDTH + len(MEDIA_COLUMNS)
+        for row in rows:
+            if row[0] == "media":
+                media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
+            elif row[0] == "account":
+                account = AccountRow._make(row[account_at:])
+                related.accounts[account.id] = account
+        for found in media.values():
+            found.sort(key=lambda m: (m.position, m.id))
+    else:
+        for row in conn.execute(q.media, {"ids": page_ids}).all():
+            media[row.status_id].append(row)
+        edges = conn.execute(q.edges if viewer_id is None else q.edges_signed_in,
+                             {"ids": page_ids, "viewer": viewer_id}).all()
+    related.media = media
     for kind, status_id, ref, name, order in edges:
         if kind == "mention":
             mentioned.append((order, status_id, ref))
@@ -165,12 +254,12 @@ def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | Non
             tags.append((order, status_id, TagRef(ref, name)))
         elif viewer is not None:
             getattr(viewer, kind).add(status_id)
-    related.viewer = viewer
     for _, status_id, tag in sorted(tags, key=lambda t: t[0]):
         related.tags.setdefault(status_id, []).append(tag)
-    wanted = {s.account_id for s in related.statuses.values()} | {m[2] for m in mentioned}
-    rows = conn.execute(_PAGE_ACCOUNTS, {"ids": sorted(wanted)})
-    related.accounts = {row.id: row for row in rows}
+    if dialect not in MERGED:
+        wanted = authors | {m[2] for m in mentioned}
+        rows = conn.execute(q.accounts, {"ids": _ids(dialect, wanted)}).all()
+        related.accounts = {row.id: row for row in rows}
     for _, status_id, account_id in sorted(mentioned):
         if account_id in related.accounts:
             related.mentions.setdefault(status_id, []).append(related.accounts[account_id])

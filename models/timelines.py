@@ -61,9 +61,11 @@ def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  #
     statuses through the account index instead (sorting them all: for a sparse timeline)."""
     # each test a probe of a unique index, row by row, for the few rows a page reads (an
     # `IN (subquery)` would first gather every followee, or every mention, on each page)
+    # a followee's boosts only when followed with `reblogs` on (show_reblogs)
     followed = sa.exists().where(Follow.account_id == viewer_id,
                                  Follow.target_account_id == Status.account_id,
-                                 Follow.state == "accepted")
+                                 Follow.state == "accepted",
+                                 col(Status.reblog_of_id).is_(None) | col(Follow.show_reblogs))
     muted = select(Mute.target_account_id).where(
         Mute.account_id == viewer_id,
         col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > now))
@@ -75,7 +77,12 @@ def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  #
     if by_author:
         followees = select(Follow.target_account_id).where(
             Follow.account_id == viewer_id, Follow.state == "accepted")
-        author_test = (col(Status.account_id) == viewer_id) | col(Status.account_id).in_(followees)
+        no_boosts = select(Follow.target_account_id).where(
+            Follow.account_id == viewer_id, col(Follow.show_reblogs).is_(False))
+        author_test = ((col(Status.account_id) == viewer_id)
+                       | (col(Status.account_id).in_(followees)
+                          & (col(Status.reblog_of_id).is_(None)
+                             | col(Status.account_id).not_in(no_boosts))))
     else:
         author_test = (author == viewer_id) | followed
     return select(Status).where(

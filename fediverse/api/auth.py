@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
+from weakref import WeakSet
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -79,3 +83,58 @@ async def optional_caller(request: Request) -> Caller | None:
     found = Caller(token=row, account=account, app=app)
     request.scope["fediverse.caller"] = found
     return found
+
+
+# ---- a per-process cache of token -> (account id, scopes), for the hot read routes ----
+# A cached token is trusted for TOKEN_TTL seconds: a revocation or suspension made by
+# another process takes effect within that. In this process any statement that changes a
+# token or an account row empties the cache at once, and again when its transaction ends
+# (a lookup that overlapped the change is not kept: `_generation`).
+TOKEN_TTL = 1.0
+_MAX_CACHED = 10_000
+_cached: dict[str, tuple[float, int, str]] = {}  # token -> (expires, account id, scopes)
+_generation = 0
+_changing: WeakSet[sa.Connection] = WeakSet()  # mid-transaction, having changed such rows
+_WATCHED = ("UPDATE oauth_tokens", "DELETE FROM oauth_tokens", "UPDATE accounts",
+            "DELETE FROM accounts")
+
+
+def forget_tokens() -> None:
+    """Drop every cached token (each is looked up afresh on its next use)."""
+    global _generation
+    _generation += 1
+    _cached.clear()
+
+
+@event.listens_for(sa.Engine, "before_cursor_execute")
+def _on_execute(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.startswith(_WATCHED):
+        _changing.add(conn)
+        forget_tokens()
+
+
+@event.listens_for(sa.Engine, "commit")
+@event.listens_for(sa.Engine, "rollback")
+def _on_end(conn: sa.Connection) -> None:
+    if conn in _changing:
+        _changing.discard(conn)
+        forget_tokens()
+
+
+async def token_account(request: Request, scope: str) -> int:
+    """`caller(request, scope).account.id`, from the cache when the token was seen lately."""
+    token = bearer_token(request)
+    if token is not None:
+        found = _cached.get(token)
+        if found is not None and found[0] > time.monotonic():
+            if not scope_allows(found[2], scope):
+                raise forbidden()
+            return found[1]
+    generation = _generation
+    who = await caller(request, scope)
+    assert who.account is not None and token is not None
+    if generation == _generation:
+        if len(_cached) >= _MAX_CACHED:
+            _cached.clear()
+        _cached[token] = (time.monotonic() + TOKEN_TTL, who.account.id, who.token.scopes)
+    return who.account.id

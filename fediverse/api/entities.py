@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -192,12 +194,13 @@ def _author_entity(account_id: int, related: Related, urls: Urls,
 
 
 def status_entity(status: Row, related: Related, urls: Urls,
-                  rendered: dict[int, Entity] | None = None) -> Entity:
+                  rendered: dict[int, Entity] | None = None, *, flags: bool = True) -> Entity:
     """Mastodon's Status, from the status and what `load_related` found for its page (its
     fresh row there, with the counts, wins over `status`). `rendered` shares the authors'
     entities between the statuses of a page.
 
-    The viewer's flags (`favourited`, …) are present only when `related.viewer` is set."""
+    The viewer's flags (`favourited`, …) are present only when `related.viewer` is set (and
+    `flags`)."""
     status = related.statuses.get(status.id, status)
     rendered = {} if rendered is None else rendered
     boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
@@ -230,7 +233,7 @@ def status_entity(status: Row, related: Related, urls: Urls,
         "filtered": [],
     }
     viewer = related.viewer
-    if viewer is not None:
+    if viewer is not None and flags:
         entity.update(favourited=status.id in viewer.favourited,
                       reblogged=status.id in viewer.reblogged,
                       muted=False, bookmarked=status.id in viewer.bookmarked,
@@ -320,3 +323,75 @@ async def notification_entities(session: AsyncSession, urls: Urls,
             n, by_id[n.from_account_id],
             status_entity(status, related, urls) if status is not None else None))
     return found
+
+
+# ---- a page as JSON, reusing what earlier pages rendered ----
+# A status's entity, without the viewer's flags, is kept as JSON bytes with the values it
+# was made from (its row, its author's, its media, mentions and tags: all read afresh with
+# each page). It is reused only while those values are the same, so a cached copy is never
+# stale, whichever process changed the rows. Boosts and polls (whose `expired` moves with
+# the clock) are rendered each time.
+_RENDERED: dict[tuple[str, int], tuple[tuple[Any, ...], bytes]] = {}
+RENDERED_MAX = 5_000  # statuses kept (a few pages for each of some hundred readers)
+_FLAGS = {(f, r, b, p): orjson.dumps({"favourited": f, "reblogged": r, "muted": False,
+                                   "bookmarked": b, "pinned": p})[1:]
+          for f in (False, True) for r in (False, True) for b in (False, True)
+          for p in (False, True)}
+
+
+_ROWS = (sa.Row, tuple)  # rows read afresh (not ORM objects, which may be stale)
+
+
+def _version(status: Row, related: Related) -> tuple[Any, ...] | None:
+    """What `status`'s viewer-independent entity is made of; None: not to be cached."""
+    author = related.accounts.get(status.account_id)
+    if (status.reblog_of_id or status.poll or author is None
+            or not isinstance(status, _ROWS) or not isinstance(author, _ROWS)):
+        return None
+    sid = status.id
+    media, mentioned = related.media.get(sid), related.mentions.get(sid)
+    return (tuple(status), tuple(author), tuple(map(tuple, media)) if media else (),
+            tuple(map(tuple, mentioned)) if mentioned else (), tuple(related.tags.get(sid, ())))
+
+
+def _cached_json(status: Row, related: Related, urls: Urls, rendered: dict[int, Entity]
+                 ) -> bytes:
+    """`status`'s entity as JSON, its viewer flags last."""
+    version = _version(status, related)
+    key = (urls.base, status.id)
+    found = _RENDERED.get(key) if version is not None else None
+    if found is not None and found[0] == version:
+        body = found[1]
+    else:
+        entity = status_entity(status, related, urls, rendered, flags=False)
+        body = orjson.dumps(entity)
+        if version is None:
+            _RENDERED.pop(key, None)
+        else:
+            if len(_RENDERED) >= RENDERED_MAX:
+                del _RENDERED[next(iter(_RENDERED))]  # the oldest
+            _RENDERED[key] = (version, body)
+    viewer = related.viewer
+    if viewer is None:
+        return body
+    sid = status.id
+    flags = (sid in viewer.favourited, sid in viewer.reblogged, sid in viewer.bookmarked,
+             sid in viewer.pinned)
+    return body[:-1] + b"," + _FLAGS[flags]
+
+
+def page_json(statuses: Sequence[Row], related: Related, urls: Urls) -> bytes:
+    """`page_entities(statuses, related, urls)` as a JSON array."""
+    rendered: dict[int, Entity] = {}
+    parts = []
+    for listed in statuses:
+        status = related.statuses.get(listed.id, listed)
+        boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
+        if status.account_id not in related.accounts or (
+                boosted is not None and boosted.account_id not in related.accounts):
+            continue  # its author went (with their statuses) while the page was read
+        if status.reblog_of_id:
+            parts.append(orjson.dumps(status_entity(status, related, urls, rendered)))
+        else:
+            parts.append(_cached_json(status, related, urls, rendered))
+    return b"[" + b",".join(parts) + b"]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from starlette.datastructures import UploadFile
@@ -15,6 +16,7 @@ from fediverse.api.errors import ApiError, unprocessable
 MAX_JSON = 1_000_000
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no", ""}
+_CURSORS = frozenset({"max_id", "min_id", "since_id"})
 
 
 class Params:
@@ -137,8 +139,12 @@ def link_header(request: Request, ids: Sequence[int], page: Page) -> dict[str, s
     """`Link` with rel="next" (older) and rel="prev" (newer) for a newest-first page of ids."""
     if not ids:
         return {}
-    base = str(request.url.remove_query_params(["max_id", "min_id", "since_id"]))
-    sep = "&" if "?" in base else "?"
+    url = request.url
+    kept = urlencode([(k, v) for k, v in request.query_params.multi_items()
+                      if k not in _CURSORS])
+    base = f"{url.scheme}://{url.netloc}{url.path}"
+    sep = "&" if kept else "?"
+    base = f"{base}?{kept}" if kept else base
     next_url = f"{base}{sep}max_id={min(ids)}"
     prev_url = f"{base}{sep}min_id={max(ids)}"
     return {"Link": f'<{next_url}>; rel="next", <{prev_url}>; rel="prev"'}

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fediverse.api.auth import caller
-from fediverse.api.entities import page_entities, status_entities
+from fediverse.api.auth import caller, token_account
+from fediverse.api.entities import page_json, status_entities
+from fediverse.api.filtering import filtered_page_json, viewer_filters
 from fediverse.api.params import Page, Params, link_header, page_of, params
 from fediverse.api.statuses import reader
 from fediverse.routes.common import json_response, state
@@ -41,24 +42,26 @@ async def _answer(request: Request, statuses: list[Status], ids: list[int], page
 Rows = Callable[[sa.Connection], list[Any]]
 
 
-async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | None) -> Response:
-    """The page's statuses and all they show, read in one go (`models.reads`), as entities."""
-    def work(conn: sa.Connection) -> tuple[list[Any], Related]:
+async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | None,
+                    context: str = "public", generic_plans: bool = False) -> Response:
+    """The page's statuses and all they show, read in one go (`models.reads`), as entities,
+    with the viewer's filters of `context` applied (`fediverse.api.filtering`)."""
+    def work(conn: sa.Connection) -> tuple[list[Any], Related, tuple[Any, ...]]:
         found = rows(conn)
-        return found, load_page(conn, found, viewer_id)
+        return found, load_page(conn, found, viewer_id), viewer_filters(conn, viewer_id)
 
     st = state(request)
-    statuses, related = await read(st.engine, work)
-    return json_response(page_entities(statuses, related, st.urls),
-                         headers=link_header(request, [s.id for s in statuses], page))
+    statuses, related, filters = await read(st.engine, work, generic_plans=generic_plans)
+    body = filters and filtered_page_json(statuses, related, st.urls, filters, context, viewer_id)
+    return Response(body or page_json(statuses, related, st.urls), media_type="application/json",
+                    headers=link_header(request, [s.id for s in statuses], page))
 
 
 async def home(request: Request) -> Response:
-    who = await caller(request, "read:statuses")
-    assert who.account is not None
-    page, viewer_id = page_of(await params(request)), who.account.id
+    viewer = await token_account(request, "read:statuses")
+    page = page_of(await params(request))
     return await _timeline(request, lambda conn: timelines.home_rows(
-        conn, viewer_id, window_of(page)), page, viewer_id)
+        conn, viewer, window_of(page)), page, viewer, "home", generic_plans=True)
 
 
 async def public(request: Request) -> Response:

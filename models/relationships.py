@@ -43,10 +43,12 @@ async def relations(session: AsyncSession, viewer_id: int, target_ids: Sequence[
     if not found:
         return []
     ids = list(found)
-    mine = await session.exec(select(Follow.target_account_id, Follow.state).where(
+    mine = await session.exec(select(Follow.target_account_id, Follow.state, Follow.notify,
+                                     Follow.show_reblogs, Follow.languages).where(
         Follow.account_id == viewer_id, col(Follow.target_account_id).in_(ids)))
-    for target, state in mine.all():
+    for target, state, notify, reblogs, languages in mine.all():
         found[target].following, found[target].requested = state == "accepted", state == "pending"
+        found[target].extra.update(notifying=notify, showing_reblogs=reblogs, languages=languages)
     theirs = await session.exec(select(Follow.account_id, Follow.state).where(
         Follow.target_account_id == viewer_id, col(Follow.account_id).in_(ids)))
     for source, state in theirs.all():
@@ -165,3 +167,21 @@ async def count_follow_requests(session: AsyncSession, account_id: int) -> int:
     query = select(sa.func.count()).select_from(Follow).where(
         Follow.target_account_id == account_id, Follow.state == "pending")
     return int((await session.exec(query)).one())
+
+
+async def set_follow_options(session: AsyncSession, account_id: int, target_id: int, *,
+                             notify: bool | None = None, reblogs: bool | None = None,
+                             languages: list[str] | None | bool = False) -> None:
+    """Keep what the follower asked for on their follow (request) of target, when given
+    (`languages=False`: not given; None: all languages). The caller commits."""
+    row = (await session.exec(select(Follow).where(
+        Follow.account_id == account_id, Follow.target_account_id == target_id))).first()
+    if row is None:
+        return
+    if notify is not None:
+        row.notify = notify
+    if reblogs is not None:
+        row.show_reblogs = reblogs
+    if languages is not False:
+        row.languages = languages  # type: ignore[assignment]
+    session.add(row)

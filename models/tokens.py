@@ -96,6 +96,39 @@ async def resolve_refresh(session: AsyncSession, refresh_token: str) -> OAuthTok
     return (await session.exec(query)).first()
 
 
+async def token_by_refresh(session: AsyncSession, refresh_token: str) -> OAuthToken | None:
+    """The token a refresh token was issued with, live or not (a used one is revoked)."""
+    query = select(OAuthToken).where(OAuthToken.refresh_sha256 == token_digest(refresh_token))
+    return (await session.exec(query)).first()
+
+
+async def revoke_family(session: AsyncSession, row: OAuthToken) -> int:
+    """Revoke `row` and every token refreshed from it, directly or not; the count revoked.
+
+    A refresh stamps the old token's `revoked_at` and its successor's `created_at` with the same
+    instant (tokens keep no parent column), so that instant leads to the successor.
+    The caller commits."""
+    now = utcnow()
+    revoked = 0
+    while True:
+        if row.revoked_at is None:
+            row.revoked_at = now
+            session.add(row)
+            revoked += 1
+            break  # a live token has not been refreshed: the family ends here
+        query = select(OAuthToken).where(
+            OAuthToken.app_id == row.app_id, OAuthToken.account_id == row.account_id,
+            OAuthToken.created_at == row.revoked_at, OAuthToken.id != row.id,
+            OAuthToken.refresh_sha256.is_not(None),  # type: ignore[union-attr]
+        )
+        successor = (await session.exec(query)).first()
+        if successor is None:
+            break
+        row = successor
+    await session.flush()
+    return revoked
+
+
 async def revoke_token(session: AsyncSession, token: str) -> bool:
     """Revoke a bearer token; False if it was unknown or already revoked. The caller commits."""
     row = await resolve_token(session, token)

@@ -69,7 +69,8 @@ async def test_update_credentials_with_avatar_and_fields(api: Api) -> None:  # n
     assert raw.status_code == 200
     assert raw.json()["source"] | {"fields": []} == {
         "privacy": "unlisted", "sensitive": True, "language": "de",
-        "note": "Hi <there>\nfriends", "fields": [], "follow_requests_count": 0}
+        "note": "Hi <there>\nfriends", "fields": [], "follow_requests_count": 0,
+        "discoverable": True, "indexable": False, "hide_collections": False}
     header = await api.http("PATCH", "/api/v1/accounts/update_credentials", token,
                             files={"header": ("h.png", _png((3000, 1000)), "image/png")})
     assert header.status_code == 200

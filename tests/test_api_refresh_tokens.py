@@ -1,8 +1,11 @@
 """Refresh tokens on a real instance: a person's token comes with one; trading it gives a new
-token (scopes at most the old ones) and kills the old one; it works once; revoking either
-kills both. Mastodon.py refreshes through its own `log_in(refresh_token=...)`."""
+token (scopes at most the old ones) and kills the old one; it works once, and presenting it
+again revokes every token refreshed from it; revoking either kills both. Mastodon.py refreshes through its own `log_in(refresh_token=...)`."""
 
 from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -11,7 +14,7 @@ from sqlmodel import func, select
 
 from models.accounts import create_account
 from models.tables import OAuthToken
-from tests.clients_support import call, mastodon_py_login
+from tests.clients_support import OOB, browser_code, call, mastodon_py_login
 from tests.instances import Instance, running_instance
 
 PASSWORD = "correct horse battery"
@@ -76,12 +79,67 @@ async def test_refresh_swaps_the_token_and_works_once(inst: Instance) -> None:
         assert new["refresh_token"] not in (None, first["refresh_token"])
         assert await me(client, new["access_token"]) == 200
         assert await me(client, first["access_token"]) == 401  # the old token died
-        again = await refresh(client, app, first["refresh_token"])  # single use
-        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-        assert await me(client, new["access_token"]) == 200
         third = await refresh(client, app, new["refresh_token"])  # the new one works, once
         assert third.status_code == 200
+        assert await me(client, third.json()["access_token"]) == 200
     assert await live_tokens(inst) == 1
+
+
+async def test_reusing_a_used_refresh_token_revokes_its_family(inst: Instance) -> None:
+    """OAuth 2.1 4.3.1: a used refresh token presented again has leaked; every token refreshed
+    from it (access and refresh) dies, other sessions of the same person live on."""
+    async with inst.client() as client:
+        app = await register(client)
+        other = await password_token(client, app)  # another sign-in: not of the family
+        first = await password_token(client, app)
+        second = (await refresh(client, app, first["refresh_token"])).json()
+        third = (await refresh(client, app, second["refresh_token"])).json()
+        assert await me(client, third["access_token"]) == 200
+        again = await refresh(client, app, first["refresh_token"])  # the thief replays it
+        assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+        assert await me(client, third["access_token"]) == 401
+        for token in (first, second, third):
+            answer = await refresh(client, app, token["refresh_token"])
+            assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+        assert await me(client, other["access_token"]) == 200
+        assert (await refresh(client, app, other["refresh_token"])).status_code == 200
+    assert await live_tokens(inst) == 1
+
+
+async def test_racing_refreshes_are_a_reuse(inst: Instance) -> None:
+    """Two trades of one refresh token at once: one wins, the other is a reuse, so the
+    winner's new token dies too; never two live tokens from one refresh token."""
+    async with inst.client() as client:
+        app = await register(client)
+        first = await password_token(client, app)
+        answers = await asyncio.gather(*(refresh(client, app, first["refresh_token"])
+                                         for _ in range(2)))
+        assert sorted(a.status_code for a in answers) == [200, 400]
+        assert await me(client, first["access_token"]) == 401
+    assert await live_tokens(inst) == 0
+
+
+async def test_a_reused_code_revokes_the_tokens_refreshed_from_it(inst: Instance) -> None:
+    """RFC 6749 4.1.2: a code used twice revokes what it gave, and what was refreshed from it."""
+    async with inst.client() as client:
+        made = await client.post("/api/v1/apps", data={
+            "client_name": "Replayer", "redirect_uris": OOB, "scopes": "read"})
+        app = {key: made.json()[key] for key in ("client_id", "client_secret")}
+        query = urlencode({"response_type": "code", "client_id": app["client_id"],
+                           "redirect_uri": OOB, "scope": "read"})
+        code = await browser_code(f"{inst.base_url}/oauth/authorize?{query}", "alice")
+        exchange = {"grant_type": "authorization_code", "code": code,
+                    "redirect_uri": OOB} | app
+        issued = await client.post("/oauth/token", data=exchange)
+        assert issued.status_code == 200, issued.text
+        refreshed = await refresh(client, app, issued.json()["refresh_token"])
+        assert refreshed.status_code == 200, refreshed.text
+        token = refreshed.json()["access_token"]
+        assert await me(client, token) == 200
+        replayed = await client.post("/oauth/token", data=exchange)
+        assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+        assert await me(client, token) == 401
+    assert await live_tokens(inst) == 0
 
 
 async def test_refreshed_scopes_stay_within_the_old_ones(inst: Instance) -> None:

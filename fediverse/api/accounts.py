@@ -20,6 +20,7 @@ from fediverse.api.account_lookup import (
 from fediverse.api.auth import caller, optional_caller
 from fediverse.api.entities import Entity, credential_account_entity, status_entities
 from fediverse.api.errors import forbidden, not_found, unprocessable
+from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
 from fediverse.api.profile import apply_profile, profile_changes, read_images
 from fediverse.api.search import find_accounts, split_acct
@@ -34,9 +35,13 @@ from models.tables import Account
 async def credential_json(request: Request, session: AsyncSession, account: Account) -> Entity:
     """The signed-in account with its `source`."""
     stats = await account_stats(session, [account.id])
-    return credential_account_entity(
+    entity = credential_account_entity(
         account, state(request).urls, stats.get(account.id),
         follow_requests_count=await count_follow_requests(session, account.id))
+    # the profile switches Mastodon also repeats in `source`
+    entity["source"] |= {"discoverable": account.discoverable, "indexable": account.indexable,
+                         "hide_collections": False}
+    return entity
 
 
 async def verify_credentials(request: Request) -> Response:
@@ -115,6 +120,8 @@ async def statuses(request: Request) -> Response:
         account = await account_or_404(session, request.path_params["id"])
         rows = await account_statuses(session, account.id, viewer_id, wanted, window_of(page))
         found = await status_entities(session, state(request).urls, rows, viewer_id)
+        found = apply_filters(found, await session_filters(session, viewer_id), "account",
+                              viewer_id)
     return json_response(found, headers=link_header(request, [s.id for s in rows], page))
 
 

@@ -16,6 +16,7 @@ from fediverse.api.account_lookup import reader, window_of, writer
 from fediverse.api.auth import caller
 from fediverse.api.entities import Entity, account_entities, iso, status_entities
 from fediverse.api.errors import not_found, unprocessable
+from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
 from fediverse.routes.common import json_response, state
 from models import notifications as stored
@@ -72,6 +73,7 @@ async def _results(session: AsyncSession, request: Request, groups: list[Group],
     statuses = list((await session.exec(select(Status).where(col(Status.id).in_(
         status_ids)))).all()) if status_ids else []
     shown = await status_entities(session, state(request).urls, statuses, viewer)
+    shown = apply_filters(shown, await session_filters(session, viewer), "notifications", viewer)
     live = {int(s["id"]) for s in shown}
     groups = [g for g in groups if not g.latest.status_id or g.latest.status_id in live]
     answer: Entity = {"notification_groups": [group_entity(g, paged=paged) for g in groups],

@@ -12,6 +12,7 @@ from fediverse.api.account_lookup import parse_id, reader, window_of, writer
 from fediverse.api.auth import caller
 from fediverse.api.entities import notification_entities
 from fediverse.api.errors import not_found, unprocessable
+from fediverse.api.filtering import filter_notifications, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
 from fediverse.routes.common import json_response, state
 from models import notifications as stored
@@ -37,6 +38,7 @@ async def index(request: Request) -> Response:
     async with reader(request) as session:
         rows = await stored.notifications_page(session, me, wanted, window_of(page))
         found = await notification_entities(session, state(request).urls, rows, me)
+        found = filter_notifications(found, await session_filters(session, me), me)
     return json_response(found, headers=link_header(request, [n.id for n in rows], page))
 
 
@@ -46,6 +48,7 @@ async def show(request: Request) -> Response:
     async with reader(request) as session:
         row = await stored.get_notification(session, me, parse_id(request.path_params["id"]))
         found = await notification_entities(session, state(request).urls, [row], me) if row else []
+        found = filter_notifications(found, await session_filters(session, me), me)
     if not found:
         raise not_found()
     return json_response(found[0])

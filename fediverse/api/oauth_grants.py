@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -24,7 +24,9 @@ from models.tokens import (
     parse_scopes,
     resolve_refresh,
     resolve_token,
+    revoke_family,
     scope_allows,
+    token_by_refresh,
     token_digest,
 )
 from models.types import utcnow
@@ -100,14 +102,16 @@ async def authenticate_client(session: AsyncSession, client_id: str | None,
 
 
 async def issue_token(session: AsyncSession, app: OAuthApp, account: Account | None,
-                      scopes: str) -> Issued:
-    """A new token row for `account` (None: app-only) through `app`, flushed. A person's
-    token comes with a refresh token (RFC 6749 4.4.3: none for client credentials)."""
+                      scopes: str, *, at: datetime | None = None) -> Issued:
+    """A new token row for `account` (None: app-only) through `app`, created `at` (default
+    now), flushed. A person's token comes with a refresh token (RFC 6749 4.4.3: none for
+    client credentials)."""
     token = secrets.token_urlsafe(32)
     refresh = secrets.token_urlsafe(32) if account is not None else None
     row = OAuthToken(token_sha256=token_digest(token), scopes=scopes, app_id=app.id,
                      account_id=account.id if account is not None else None,
-                     refresh_sha256=token_digest(refresh) if refresh else None)
+                     refresh_sha256=token_digest(refresh) if refresh else None,
+                     created_at=at or utcnow())
     session.add(row)
     await session.flush()
     return Issued(token=token, row=row, refresh_token=refresh)
@@ -188,10 +192,9 @@ async def _claim(session: AsyncSession, row: OAuthCode) -> bool:
 
 
 async def _revoke_issued(session: AsyncSession, row: OAuthCode) -> None:
+    """Revoke the token a reused code gave, and those refreshed from it."""
     token = await session.get(OAuthToken, row.token_id) if row.token_id else None
-    if token is not None and token.revoked_at is None:
-        token.revoked_at = utcnow()
-        session.add(token)
+    if token is not None and await revoke_family(session, token):
         await session.commit()
 
 
@@ -239,22 +242,37 @@ def _narrowed(granted: str, requested: str | None) -> str:
 async def refresh_grant(session: AsyncSession, app: OAuthApp, refresh_token: str | None,
                         scope: str | None) -> Issued:
     """Trade a refresh token for a new token (with a new refresh token); the old token dies,
-    so each refresh token works once."""
-    row = await resolve_refresh(session, refresh_token) if refresh_token else None
+    so each refresh token works once. Presenting a used one again means it leaked: the
+    tokens refreshed from it are revoked too (OAuth 2.1 4.3.1, RFC 6819 5.2.2.3)."""
+    row = await token_by_refresh(session, refresh_token) if refresh_token else None
     if row is None or row.app_id != app.id or row.account_id is None:
         raise invalid_grant()
+    if row.revoked_at is not None:
+        await _reused(session, row)
     scopes = _narrowed(row.scopes, scope)
     account = await session.get(Account, row.account_id)
-    if account is None or account.suspended_at is not None or not await _retire(session, row):
+    if account is None or account.suspended_at is not None:
         raise invalid_grant()
-    return await issue_token(session, app, account, scopes)
+    now = utcnow()
+    if not await _retire(session, row, now):
+        await session.refresh(row)  # another request refreshed or revoked it first
+        await _reused(session, row)
+    return await issue_token(session, app, account, scopes, at=now)
 
 
-async def _retire(session: AsyncSession, row: OAuthToken) -> bool:
-    """Revoke the refreshed token; False if another request refreshed or revoked it first."""
+async def _reused(session: AsyncSession, row: OAuthToken) -> None:
+    """Revoke the family of a used refresh token's token, commit that, refuse the grant."""
+    if await revoke_family(session, row):
+        await session.commit()
+    raise invalid_grant()
+
+
+async def _retire(session: AsyncSession, row: OAuthToken, now: datetime) -> bool:
+    """Revoke the refreshed token at `now`, the instant its successor is created at (which
+    links the family); False if another request refreshed or revoked it first."""
     result = await session.exec(sa.update(OAuthToken).where(
         OAuthToken.id == row.id, OAuthToken.revoked_at.is_(None),  # type: ignore[arg-type,union-attr]
-    ).values(revoked_at=utcnow()))
+    ).values(revoked_at=now))
     return bool(result.rowcount == 1)
 
 

@@ -31,6 +31,7 @@ from models.relationships import (
     muted_accounts,
     relation,
     relations,
+    set_follow_options,
     unmute,
 )
 from models.tables import Account
@@ -64,15 +65,28 @@ async def _act(request: Request, scope: str,
 
 async def follow(request: Request) -> Response:
     p = await params(request)
-    p.boolean("reblogs"), p.boolean("notify")  # accepted and checked; not kept yet
+    reblogs, notify, languages = p.boolean("reblogs"), p.boolean("notify"), _languages(p)
     ctx = state(request).federation
 
     async def run(session: Any, me: Account, target: Account) -> None:
         if await blocks(session, target.id, me.id) or await blocks(session, me.id, target.id):
             raise not_allowed()
         await actions.follow(ctx, session, me, target)
+        await set_follow_options(session, me.id, target.id, notify=notify, reblogs=reblogs,
+                                 languages=languages)
+        await session.commit()
 
     return await _act(request, "write:follows", run)
+
+
+def _languages(p: Any) -> list[str] | None | bool:
+    """`languages[]`: ISO 639 codes (none: every language); False when not sent."""
+    if "languages" not in p:
+        return False
+    codes = [str(c).strip().lower() for c in p.getlist("languages") if str(c).strip()]
+    if any(not (2 <= len(c) <= 3 and c.isascii() and c.isalpha()) for c in codes) or len(codes) > 100:
+        raise ApiError(422, "Validation failed: languages must be ISO 639 language codes")
+    return list(dict.fromkeys(codes)) or None
 
 
 async def unfollow(request: Request) -> Response:

@@ -9,6 +9,7 @@ def api_routes() -> list[BaseRoute]:
     from fediverse.api import (
         accounts,
         assets,
+        filters,
         generations,
         instance,
         media,
@@ -22,6 +23,6 @@ def api_routes() -> list[BaseRoute]:
 
     routes: list[BaseRoute] = []
     for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
-                   search, generations, streaming):
+                   search, generations, streaming, filters):
         routes.extend(module.routes)
     return routes

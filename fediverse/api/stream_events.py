@@ -9,6 +9,7 @@ id; it goes where the status could have been seen.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import orjson
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fediverse.api.entities import notification_entities, status_entities
+from fediverse.api.filtering import apply_filters, filter_notifications, session_filters
 from models import timelines
 from models.audience import is_accepted_follower, may_see
 from models.relationships import muted_ids
@@ -89,8 +91,17 @@ async def _status(session: AsyncSession, urls: Urls, listener: Listener, event: 
         return []
     status = await session.get(Status, event.id)
     assert status is not None  # it was just listed
-    payload = orjson.dumps((await status_entities(session, urls, [status], me))[0]).decode()
-    return [Outgoing(c, event.kind, payload) for c in hits]
+    entity = (await status_entities(session, urls, [status], me))[0]
+    filters = await session_filters(session, me)
+    if not filters:
+        payload = orjson.dumps(entity).decode()
+        return [Outgoing(c, event.kind, payload) for c in hits]
+    sent = []
+    for c in hits:  # the viewer's filters of the channel's context
+        shown = apply_filters([copy.deepcopy(entity)], filters,
+                              "home" if c.name == "user" else "public", me)
+        sent += [Outgoing(c, event.kind, orjson.dumps(s).decode()) for s in shown]
+    return sent
 
 
 async def _tags(session: AsyncSession, status_id: int) -> set[str]:
@@ -129,6 +140,7 @@ async def _notification(session: AsyncSession, urls: Urls, listener: Listener, e
     if row.from_account_id in await muted_ids(session, me, notifications=True):
         return []
     found = await notification_entities(session, urls, [row], me)
+    found = filter_notifications(found, await session_filters(session, me), me)
     if not found:
         return []
     payload = orjson.dumps(found[0]).decode()

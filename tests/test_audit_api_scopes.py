@@ -1,0 +1,134 @@
+"""Issue 4 audit: Mastodon's granular scopes, enforced per endpoint on a running instance.
+
+For each endpoint, a token holding only a neighbouring scope gets a 403 JSON error and stores
+nothing; a token holding exactly the scope Mastodon documents for it is let through. The
+legacy `follow` scope and the `profile` scope cover what they do in Mastodon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from models.db import session_factory
+from models.tables import (
+    Account,
+    Block,
+    Bookmark,
+    Favourite,
+    Follow,
+    Marker,
+    MediaAttachment,
+    Mute,
+    Status,
+)
+from models.tokens import create_token
+from outbox import actions
+from tests.media_samples import image_bytes
+from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
+
+# (method, path, the scope Mastodon asks, a neighbouring scope that must not do, request)
+# {bob}: another account; {theirs}: bob's status; {mine}: the caller's own status
+ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
+    ("GET", "/api/v1/accounts/verify_credentials", "read:accounts", "read:statuses", {}),
+    ("PATCH", "/api/v1/accounts/update_credentials", "write:accounts", "write:statuses",
+     {"data": {"display_name": "Changed"}}),
+    ("GET", "/api/v1/accounts/search", "read:accounts", "read:statuses",
+     {"params": {"q": "bob"}}),
+    ("GET", "/api/v1/accounts/relationships", "read:follows", "read:accounts",
+     {"params": {"id[]": "{bob}"}}),
+    ("GET", "/api/v1/follow_requests", "read:follows", "read:accounts", {}),
+    ("GET", "/api/v1/blocks", "read:blocks", "read:mutes", {}),
+    ("GET", "/api/v1/mutes", "read:mutes", "read:blocks", {}),
+    ("GET", "/api/v1/preferences", "read:accounts", "read:statuses", {}),
+    ("GET", "/api/v1/timelines/home", "read:statuses", "read:accounts", {}),
+    ("GET", "/api/v1/bookmarks", "read:bookmarks", "read:favourites", {}),
+    ("GET", "/api/v1/favourites", "read:favourites", "read:bookmarks", {}),
+    ("GET", "/api/v1/notifications", "read:notifications", "read:statuses", {}),
+    ("GET", "/api/v2/notifications", "read:notifications", "read:statuses", {}),
+    ("GET", "/api/v1/markers", "read:statuses", "read:notifications",
+     {"params": {"timeline[]": "home"}}),
+    ("GET", "/api/v2/search", "read:search", "read:accounts", {"params": {"q": "bob"}}),
+    ("GET", "/api/v1/lists", "read:lists", "read:follows", {}),
+    ("GET", "/api/v2/filters", "read:filters", "read:lists", {}),
+    ("GET", "/api/v1/filters", "read:filters", "read:lists", {}),
+    ("GET", "/api/v1/statuses/{mine}/source", "read:statuses", "read:accounts", {}),
+    ("POST", "/api/v1/markers", "write:statuses", "write:notifications",
+     {"data": {"home[last_read_id]": "{theirs}"}}),
+    ("POST", "/api/v1/statuses", "write:statuses", "write:media",
+     {"data": {"status": "hello"}}),
+    ("POST", "/api/v2/media", "write:media", "write:statuses",
+     {"files": {"file": ("a.png", image_bytes("PNG"), "image/png")}}),
+    ("POST", "/api/v1/statuses/{theirs}/favourite", "write:favourites", "write:bookmarks", {}),
+    ("POST", "/api/v1/statuses/{theirs}/bookmark", "write:bookmarks", "write:favourites", {}),
+    ("POST", "/api/v1/statuses/{theirs}/reblog", "write:statuses", "write:favourites", {}),
+    ("POST", "/api/v1/statuses/{mine}/pin", "write:accounts", "write:statuses", {}),
+    ("POST", "/api/v1/notifications/clear", "write:notifications", "write:statuses", {}),
+    ("POST", "/api/v1/accounts/{bob}/follow", "write:follows", "write:accounts", {}),
+    ("POST", "/api/v1/accounts/{bob}/mute", "write:mutes", "write:blocks", {}),
+    ("POST", "/api/v1/accounts/{bob}/block", "write:blocks", "write:mutes", {}),
+]
+
+STORED: tuple[type[SQLModel], ...] = (Status, Favourite, Bookmark, Follow, Block, Mute, Marker,
+                                      MediaAttachment)
+
+
+async def token_of(api: Api, account: Account, scopes: str) -> str:
+    async with session_factory(api.inst.state.engine, immediate=True)() as session:
+        token = await create_token(session, await session.get(Account, account.id), scopes)
+        await session.commit()
+    return token
+
+
+def filled(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, found in ids.items():
+            value = value.replace("{" + name + "}", found)
+        return value
+    if isinstance(value, dict):
+        return {key: filled(item, ids) for key, item in value.items()}
+    return value
+
+
+async def counts(api: Api) -> dict[str, int]:
+    return {table.__name__: len(await api.rows(table)) for table in STORED}
+
+
+async def test_each_endpoint_asks_its_granular_scope(api: Api) -> None:
+    alice, _ = await api.user("alice")
+    bob, _ = await api.user("bob")
+    theirs = await api.act(actions.post_status, bob, text="bob's post")
+    mine = await api.act(actions.post_status, alice, text="alice's post")
+    ids = {"bob": str(bob.id), "theirs": str(theirs.id), "mine": str(mine.id)}
+    before = await counts(api)
+    for method, path, _, wrong, request in ENDPOINTS:
+        token = await token_of(api, alice, wrong)
+        answer = await api.http(method, filled(path, ids), token, **filled(request, ids))
+        assert answer.status_code == 403, (method, path, wrong, answer.text)
+        assert answer.json() == {"error": "This action is outside the authorized scopes"}
+    assert await counts(api) == before, "a refused request stored something"
+    for method, path, scope, _, request in ENDPOINTS:
+        token = await token_of(api, alice, scope)
+        answer = await api.http(method, filled(path, ids), token, **filled(request, ids))
+        assert answer.status_code in (200, 202), (method, path, scope, answer.text)
+
+
+async def test_top_level_follow_and_profile_scopes(api: Api) -> None:
+    alice, _ = await api.user("alice")
+    bob, _ = await api.user("bob")
+    follow = await token_of(api, alice, "follow")
+    for path in (f"/api/v1/accounts/{bob.id}/follow", f"/api/v1/accounts/{bob.id}/mute"):
+        assert (await api.http("POST", path, follow)).status_code == 200, path
+    for path in ("/api/v1/blocks", "/api/v1/mutes", "/api/v1/follow_requests"):
+        assert (await api.http("GET", path, follow)).status_code == 200, path
+    assert (await api.http("GET", "/api/v1/timelines/home", follow)).status_code == 403
+    profile = await token_of(api, alice, "profile")
+    me = await api.http("GET", "/api/v1/accounts/verify_credentials", profile)
+    assert me.status_code == 200 and me.json()["username"] == "alice"
+    for path in ("/api/v1/preferences", "/api/v1/notifications", "/api/v1/timelines/home"):
+        assert (await api.http("GET", path, profile)).status_code == 403, path
+    read = await token_of(api, alice, "read")
+    assert (await api.http("POST", "/api/v1/statuses", read,
+                           data={"status": "no"})).status_code == 403
+    assert len(await api.rows(Status)) == 0

@@ -9,7 +9,7 @@ A render job's payload names who asked (`asker`, the account id as text, and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from models.types import utcnow
 QUEUE = "generate"
 RENDER = "render"  # one image: payload from `fediverse.generation.requests`
 MENTION = "mention"  # a status mentioning a generator account: answer it with an image
+REFUSAL = "refusal"  # a record (born done) of a refusal reply sent to an asker
 ATTEMPTS = 3
 UNFINISHED = ("queued", "running")
 EVERY_STATE = ("queued", "running", "done", "dead")
@@ -67,11 +68,68 @@ async def count_renders(session: AsyncSession, *, asker_id: int | None = None,
         since = utcnow() - within
         query = query.where(col(Job.state).in_(EVERY_STATE), col(Job.run_at) >= since,
                             col(Job.created_at) >= since)
+    return int((await session.exec(_of_asker(query, asker_id, domain))).one())
+
+
+def _of_asker(query: Any, asker_id: int | None, domain: str | None) -> Any:
     if asker_id is not None:
         query = query.where(_field("asker") == str(asker_id))
     if domain is not None:
         query = query.where(_field("asker_domain") == domain)
+    return query
+
+
+async def counted_times(session: AsyncSession, *, asker_id: int | None = None,
+                        domain: str | None = None, within: timedelta) -> list[datetime]:
+    """For each job `count_renders(within=...)` counts, the time it is counted from (the
+    earlier of its creation and its run time), oldest first."""
+    since = utcnow() - within
+    query = _of_asker(select(Job.created_at, Job.run_at).where(
+        Job.queue == QUEUE, Job.kind == RENDER, col(Job.state).in_(EVERY_STATE),
+        col(Job.run_at) >= since, col(Job.created_at) >= since), asker_id, domain)
+    return sorted(min(_aware(created), _aware(run))
+                  for created, run in (await session.exec(query)).all())
+
+
+async def oldest_unfinished(session: AsyncSession, *, asker_id: int | None = None,
+                            domain: str | None = None) -> datetime | None:
+    """When the oldest render job not yet finished (of one asker or domain) was queued."""
+    query = _of_asker(select(sa.func.min(Job.created_at)).where(
+        Job.queue == QUEUE, Job.kind == RENDER, col(Job.state).in_(UNFINISHED)),
+        asker_id, domain)
+    oldest = (await session.exec(query)).one()
+    return None if oldest is None else _aware(oldest)
+
+
+async def recent_latencies(session: AsyncSession, count: int = 20) -> list[float]:
+    """Seconds from queued to made of the last `count` images made."""
+    rows = (await session.exec(select(Job.created_at, Job.finished_at).where(
+        Job.queue == QUEUE, Job.kind == RENDER, Job.state == "done",
+        col(Job.finished_at).is_not(None)).order_by(col(Job.finished_at).desc())
+        .limit(count))).all()
+    return [(_aware(done) - _aware(made)).total_seconds() for made, done in rows]
+
+
+async def record_refusal(session: AsyncSession, asker_id: int, domain: str) -> None:
+    """Note, in the caller's transaction, that `asker_id` was sent a refusal reply."""
+    now = utcnow()
+    session.add(Job(queue=QUEUE, kind=REFUSAL, state="done", finished_at=now, run_at=now,
+                    created_at=now, payload={"asker": str(asker_id), "asker_domain": domain}))
+    await session.flush()
+
+
+async def count_refusals(session: AsyncSession, *, asker_id: int | None = None,
+                         domain: str | None = None, within: timedelta) -> int:
+    """Refusal replies sent that recently, to one asker, one domain's, or anyone."""
+    since = utcnow() - within
+    query = _of_asker(select(sa.func.count()).select_from(Job).where(
+        Job.queue == QUEUE, Job.kind == REFUSAL, col(Job.created_at) >= since),
+        asker_id, domain)
     return int((await session.exec(query)).one())
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _field(name: str) -> Any:

@@ -4,6 +4,8 @@ Mastodon's asynchronous media semantics (202, `url` null until `GET /api/v1/medi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -31,9 +33,15 @@ def ask_from_params(p: Params) -> Ask:
 
 
 def refusal(exc: InvalidRequest) -> ApiError:
-    """429 for a request over a generation limit, 422 for one the model cannot make."""
+    """429 for a request over a generation limit (with `Retry-After` and the limit in
+    Mastodon's `X-RateLimit-*` headers), 422 for one the model cannot make."""
     if isinstance(exc, LimitReached):
-        return ApiError(429, f"Too many requests: {exc.reason}")
+        reset = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
+        return ApiError(429, f"Too many requests: {exc.reason}", headers={
+            "Retry-After": str(exc.retry_after), "X-RateLimit-Limit": str(exc.limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z")})
     return unprocessable(f"Validation failed: {exc.reason}")
 
 

@@ -136,7 +136,10 @@ def _with_headers(send: Send, verdict: Verdict) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = dict(message)
-            message["headers"] = list(message.get("headers", [])) + verdict.headers()
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"x-ratelimit-limit" for name, _ in headers):
+                headers += verdict.headers()  # else a narrower limit answered (generation)
+            message["headers"] = headers
         await send(message)
 
     return sending

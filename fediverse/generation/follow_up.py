@@ -1,9 +1,10 @@
 """What a finished image leads to: a pending `/imagine` status published with it, or a
-generator account's reply to the status that asked. Each runs in the caller's transaction
-and commits it (the outbox actions do)."""
+generator account's reply to the status that asked, each saying how the image was made.
+Each runs in the caller's transaction and commits it (the outbox actions do)."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fediverse.generation.requests import PUBLISH, REPLY
+from fediverse.imaging import Provenance
+from fediverse.imaging.encode import parameters_text
 from models.audience import blocks
 from models.tables import Account, MediaAttachment, Status
 from outbox import actions
@@ -20,6 +23,7 @@ _TAG = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
 _MARKUP = re.compile(r"<[^>]+>")
 _MENTION = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w.:-]+)?")
 IMAGINE = "/imagine "
+MADE = "AI-generated image."
 
 
 def imagine_prompt(text: str) -> str | None:
@@ -58,20 +62,31 @@ def handle_of(account: Account) -> str:
     return account.username if not account.domain else f"{account.username}@{account.domain}"
 
 
+def made_with(info: Provenance) -> str:
+    """The line a post carrying a generated image adds, saying how it was made (so it
+    survives servers that re-encode the file): the `parameters` values but the prompt,
+    which is the alt text and the post's own words."""
+    return f"{MADE} " + " ".join(parameters_text(dataclasses.replace(info, prompt="")).split())
+
+
 async def after_render(ctx: Context, session: AsyncSession, media: MediaAttachment,
-                       then: dict[str, Any]) -> None:
-    """Do what the request asked once its image is ready; always commits."""
+                       then: dict[str, Any], info: Provenance) -> None:
+    """Do what the request asked once its image is ready, saying how it was made; always
+    commits."""
+    line = made_with(info)
     if then.get("do") == PUBLISH:
         status = await session.get(Status, int(then["status_id"]))
         if status is not None and status.pending and status.deleted_at is None:
+            status.text = f"{status.text}\n\n{line}"
+            status.content = f"{status.content}<p>{html.escape(line, quote=False)}</p>"
             await actions.publish_pending(ctx, session, status)  # `media` is already its
             return
     elif then.get("do") == REPLY:
         asked = await session.get(Status, int(then["status_id"]))
         generator = await session.get(Account, int(then["generator_id"]))
         if asked is not None and generator is not None and asked.deleted_at is None:
-            await reply(ctx, session, generator, asked, media=[media],
-                        visibility=then.get("visibility"))
+            await reply(ctx, session, generator, asked, text=f"{info.prompt}\n\n{line}",
+                        media=[media], visibility=then.get("visibility"))
             return
     await session.commit()
 

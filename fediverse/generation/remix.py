@@ -1,7 +1,8 @@
 """Remixes: a `/imagine` reply to a post with an image renders image to image from it. The
-image is chosen when the request is made, and read when it is rendered: our own file, or a
-remote one through the safe fetcher (size-capped), decoded with the checks uploads get, then
-scaled to the model's size (sides a multiple of 8)."""
+image is chosen and read when the request is made (so one that cannot be had is refused
+then), and read again when it is rendered: our own file, or a remote one through the safe
+fetcher (size-capped), decoded with the checks uploads get, then scaled to the model's size
+(sides a multiple of 8)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from activitypub.errors import ActivityPubError
+from activitypub.errors import (
+    ActivityPubError,
+    BadResponse,
+    BlockedAddress,
+    FetchTimeout,
+    Gone,
+    TooLarge,
+)
 from activitypub.fetch import Fetcher
 from fediverse.imaging import InvalidRequest
 from fediverse.imaging import request as limits
@@ -24,6 +32,11 @@ from models.tables import MediaAttachment, Status
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+class Unreachable(InvalidRequest):
+    """The image to remix could not be fetched this time (its server down or failing)."""
+
 
 DEFAULT_SIDE = 512  # a model without known defaults: about 512x512 pixels
 IMAGE_ACCEPT = "image/*"
@@ -71,7 +84,24 @@ async def fetch_image(st: AppState, url: str) -> bytes:
             return await fetcher.get_bytes(url, accept=IMAGE_ACCEPT,
                                            media_type_ok=lambda t: t.startswith("image/"))
     except ActivityPubError as exc:
-        raise InvalidRequest("the image to remix could not be fetched") from exc
+        lasting = isinstance(exc, TooLarge | BlockedAddress | Gone)
+        refused = InvalidRequest if lasting else Unreachable
+        raise refused(f"the image to remix could not be fetched ({_why(exc)})") from exc
+
+
+def _why(exc: ActivityPubError) -> str:
+    """A short cause, safe to show (no address or detail of ours)."""
+    if isinstance(exc, TooLarge):
+        return f"it is over {MAX_BYTES // (1024 * 1024)} MB"
+    if isinstance(exc, BlockedAddress):
+        return "its address is not one this server fetches from"
+    if isinstance(exc, FetchTimeout):
+        return "its server did not answer in time"
+    if isinstance(exc, Gone):
+        return "it is gone"
+    if isinstance(exc, BadResponse):
+        return "its server did not answer with an image"
+    return "its server could not be reached"
 
 
 def _decoded_and_fitted(data: bytes, model: str) -> Image:

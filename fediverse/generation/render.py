@@ -5,6 +5,8 @@ and written under the media directory. Runs in a worker thread."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from fediverse.media.storage import StoredFiles, write_files
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+log = logging.getLogger(__name__)
 Shape = tuple[int | None, int | None, int | None, bool]  # steps, width, height, remix
 
 
@@ -26,6 +29,7 @@ class Rendered:
 
     processed: Processed
     files: StoredFiles
+    info: Provenance  # how it was made
 
 
 def shape_of(ask: Ask, source: Image | None = None) -> Shape:
@@ -42,6 +46,11 @@ def render_asks(model: str, device: str, media_dir: Path, asks: Sequence[Ask],
     request, when given); one result per request, in order. `options`: precision and
     autoencoder (the defaults when None)."""
     pipeline = get_pipeline(model, device, options)
+    if not pipeline.loaded:  # the first image of this process: loading can take a while
+        log.info("loading image model %s on %s", model, device)
+        started = time.monotonic()
+        pipeline.load()
+        log.info("image model %s loaded in %.1f s", model, time.monotonic() - started)
     negatives = [ask.negative_prompt or "" for ask in asks]
     prompts, seeds = [ask.prompt for ask in asks], [int(ask.seed or 0) for ask in asks]
     if sources is not None:
@@ -63,7 +72,8 @@ def render_asks(model: str, device: str, media_dir: Path, asks: Sequence[Ask],
                           width=image.width, height=image.height, guidance=settings.guidance,
                           sampler=pipeline.sampler)
         processed = encoded(image, info)
-        results.append(Rendered(processed=processed, files=write_files(media_dir, processed)))
+        results.append(Rendered(processed=processed, files=write_files(media_dir, processed),
+                                info=info))
     return results
 
 

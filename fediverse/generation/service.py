@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 from fediverse.generation.limits import Asker, check_limits
-from fediverse.generation.remix import image_to_remix
+from fediverse.generation.remix import image_to_remix, load_image
 from fediverse.generation.requests import PUBLISH, Ask, request_generation, resolved
 from fediverse.state import AppState
 from models.status_queries import visible_status
@@ -32,8 +32,8 @@ async def imagine(st: AppState, account_id: int, ask: Ask,
                   post: Callable[[], Awaitable[Status]], *,
                   in_reply_to_id: int | None = None) -> Status:
     """Check the request, `post` the status pending, then queue its image, which publishes
-    it. A reply to a post the account can see remixes that post's image. Raises
-    InvalidRequest (LimitReached over a limit) before anything is stored."""
+    it. A reply to a post the account can see remixes that post's image (read first).
+    Raises InvalidRequest (LimitReached over a limit) before anything is stored."""
     if in_reply_to_id is not None:
         ask = dataclasses.replace(ask, source_media_id=await _remixed(st, account_id,
                                                                       in_reply_to_id))
@@ -41,6 +41,8 @@ async def imagine(st: AppState, account_id: int, ask: Ask,
     async with st.writer() as session:  # refuse before posting; checked again below
         await check_limits(session, st.settings, Asker(account_id))
         await session.rollback()
+    if ask.source_media_id is not None:  # an image that cannot be had is refused now
+        await load_image(st, ask.source_media_id)
     status = await post()
     async with st.writer() as session:
         try:

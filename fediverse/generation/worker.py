@@ -6,6 +6,7 @@ when it was already rendering."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +14,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.errors import ActivityPubError
 from fediverse.generation.follow_up import after_render, prompt_of, reply, wants_remix
-from fediverse.generation.limits import Asker, LimitReached
-from fediverse.generation.remix import image_to_remix, load_image
+from fediverse.generation.limits import Asker, LimitReached, check_limits, may_refuse
+from fediverse.generation.remix import Unreachable, image_to_remix, load_image
 from fediverse.generation.render import Rendered, render_asks, shape_of
-from fediverse.generation.requests import PUBLISH, REPLY, Ask, ask_of, request_generation
-from fediverse.imaging import InvalidRequest
+from fediverse.generation.requests import (
+    PUBLISH,
+    REPLY,
+    Ask,
+    ask_of,
+    request_generation,
+    resolved,
+)
+from fediverse.imaging import InvalidRequest, ModelUnavailable
 from fediverse.media.storage import remove_files
 from fediverse.media.uploads import fill
 from fediverse.state import AppState
@@ -25,7 +33,9 @@ from inbox.resolve import ResolveError, resolve_status
 from models.audience import blocks, domain_blocked
 from models.generation_jobs import MENTION, RENDER
 from models.queue import BatchHandler, Finish, Handler, PermanentJobError
+from models.status_queries import visible_status
 from models.tables import Account, Job, MediaAttachment, Status
+from models.types import utcnow
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -60,8 +70,11 @@ async def render_jobs(st: AppState, jobs: list[Job], finish: Finish) -> dict[int
         try:
             sources[job.id] = await load_image(st, int(source_id))
         except InvalidRequest as exc:
-            await _refuse_after_all(st, job, exc.reason)
-            failures[job.id] = PermanentJobError(exc.reason)
+            if isinstance(exc, Unreachable) and job.attempts < job.max_attempts:
+                failures[job.id] = exc  # its server may be back by the next attempt
+            else:
+                await _refuse_after_all(st, job, exc.reason)
+                failures[job.id] = PermanentJobError(exc.reason)
         except Exception as exc:  # tried again later, as a failed render is
             await _mark_failed(st, [job] if job.attempts >= job.max_attempts else [])
             failures[job.id] = exc
@@ -124,6 +137,11 @@ async def _render_group(st: AppState, jobs: list[Job], finish: Finish,
     except InvalidRequest as exc:
         await _mark_failed(st, jobs)
         return {job.id: PermanentJobError(exc.reason) for job in jobs}
+    except ModelUnavailable as exc:  # one clear error; the rest of the server goes on
+        log.error("image model unavailable: %s", exc.reason)
+        for job in jobs:
+            await _refuse_after_all(st, job, "this server's image model is not available")
+        return {job.id: PermanentJobError(exc.reason) for job in jobs}
     except Exception as exc:
         await _mark_failed(st, [job for job in jobs if job.attempts >= job.max_attempts])
         return {job.id: exc for job in jobs}
@@ -151,10 +169,13 @@ async def _finish_job(st: AppState, job: Job, result: Rendered, finish: Finish) 
         assert media is not None
         fill(media, result.processed, result.files)
         session.add(media)
-        await after_render(st.federation, session, media, job.payload.get("then") or {})
+        await after_render(st.federation, session, media, job.payload.get("then") or {},
+                           result.info)
 
 
 async def _mark_failed(st: AppState, jobs: list[Job]) -> None:
+    """Requests that will not be made: their images failed, and a pending `/imagine` status
+    withdrawn (it never left), so nothing waits on them."""
     if not jobs:
         return
     async with st.writer() as session:
@@ -163,30 +184,31 @@ async def _mark_failed(st: AppState, jobs: list[Job]) -> None:
             if media is not None and media.state == "processing":
                 media.state = "failed"
                 session.add(media)
+            then = job.payload.get("then") or {}
+            if then.get("do") == PUBLISH:
+                status = await session.get(Status, int(then["status_id"]))
+                if status is not None and status.pending and status.deleted_at is None:
+                    status.deleted_at = utcnow()
+                    session.add(status)
         await session.commit()
 
 
 async def _refuse_after_all(st: AppState, job: Job, reason: str) -> None:
-    """A request that cannot be made after all (its image to remix cannot be had): its
-    attachment failed, and a generator says why to whom asked."""
+    """A request that cannot be made after all (its image to remix cannot be had): failed,
+    and a generator says why to whom asked."""
     await _mark_failed(st, [job])
     then = job.payload.get("then") or {}
-    if then.get("do") != REPLY:
-        return
-    async with st.writer() as session:
-        asked = await session.get(Status, int(then["status_id"]))
-        generator = await session.get(Account, int(then["generator_id"]))
-        if asked is None or generator is None or asked.deleted_at is not None:
-            return
-        await reply(st.federation, session, generator, asked,
-                    text=f"I could not make that image: {reason}.")
+    if then.get("do") == REPLY:
+        await _answer_why(st, int(then["status_id"]), int(then["generator_id"]),
+                          f"I could not make that image: {reason}.")
 
 
 async def answer_mention(st: AppState, status_id: int, generator_id: int) -> None:
     """Queue the image a mention asks for, or reply saying why it cannot be made; nothing
-    at all for an asker the generator (or this server) blocks, or who blocks it."""
+    at all for an asker the generator (or this server) blocks, or who blocks it. An image
+    to remix is read before anything is queued."""
     parent = await _parent_of(st, status_id)
-    async with st.writer() as session:
+    async with st.sessions() as session:
         asked = await session.get(Status, status_id)
         generator = await session.get(Account, generator_id)
         if asked is None or generator is None or asked.deleted_at is not None:
@@ -194,36 +216,76 @@ async def answer_mention(st: AppState, status_id: int, generator_id: int) -> Non
         asker = await session.get(Account, asked.account_id)
         if asker is None or await _ignored(session, generator, asker):
             return
+        who = Asker(asker.id, asker.domain.lower())
         then = {"do": REPLY, "status_id": asked.id, "generator_id": generator.id}
         try:
             ask = Ask(prompt=prompt_of(asked))
+            resolved(ask, st.settings.image_model)  # a bad prompt is refused before a fetch
             if wants_remix(asked):
-                if parent is None:
-                    raise InvalidRequest("the post to remix could not be found")
-                ask = Ask(prompt=ask.prompt,
-                          source_media_id=await image_to_remix(session, parent))
+                if parent is None or await visible_status(session, parent.id, asker) is None:
+                    raise InvalidRequest("the post to remix could not be found")  # or hidden
+                ask = dataclasses.replace(ask, source_media_id=await image_to_remix(
+                    session, parent))
                 then["visibility"] = parent.visibility  # the answer shows no more of it
-            await request_generation(session, st.settings, generator.id, ask, then,
-                                     asker=Asker(asker.id, asker.domain.lower()),
-                                     for_status=asked.id)
         except InvalidRequest as exc:
-            await session.rollback()
-            refused = exc
+            refused: InvalidRequest | None = exc
         else:
+            refused = None
+    if refused is not None:
+        return await _refuse(st, status_id, generator_id, refused)
+    try:
+        if ask.source_media_id is not None:
+            async with st.writer() as session:  # no fetching for an asker over a limit
+                await check_limits(session, st.settings, who)
+                await session.rollback()
+            await load_image(st, ask.source_media_id)
+        async with st.writer() as session:
+            try:
+                await request_generation(session, st.settings, generator.id, ask, then,
+                                         asker=who, for_status=status_id)
+            except InvalidRequest:
+                await session.rollback()
+                raise
             await session.commit()
-            st.wake.set()
-            return
-    why = "I cannot make that image now" if isinstance(refused, LimitReached) \
-        else "I could not make that image"
-    await _answer_why(st, status_id, generator_id, f"{why}: {refused.reason}.")
+    except InvalidRequest as exc:
+        return await _refuse(st, status_id, generator_id, exc)
+    st.wake.set()
+
+
+async def _refuse(st: AppState, status_id: int, generator_id: int,
+                  refused: InvalidRequest) -> None:
+    if isinstance(refused, LimitReached):
+        text = (f"I cannot make that image now: {refused.reason} (a place should free up in "
+                f"{about(refused.retry_after)}).")
+    else:
+        text = f"I could not make that image: {refused.reason}."
+    await _answer_why(st, status_id, generator_id, text)
+
+
+def about(seconds: int) -> str:
+    """A wait in words: "about 3 minutes"."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 90:
+        return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+    return f"about {round(minutes / 60)} hours"
 
 
 async def _answer_why(st: AppState, status_id: int, generator_id: int, text: str) -> None:
+    """Reply `text` to the status that asked, unless it is gone or its asker has had as
+    many such replies as they may lately (`limits.may_refuse`)."""
     async with st.writer() as session:
         asked = await session.get(Status, status_id)
         generator = await session.get(Account, generator_id)
-        if asked is not None and generator is not None:
-            await reply(st.federation, session, generator, asked, text=text)
+        if asked is None or generator is None or asked.deleted_at is not None:
+            return
+        asker = await session.get(Account, asked.account_id)
+        if asker is None or not await may_refuse(session, Asker(asker.id,
+                                                                asker.domain.lower())):
+            log.info("no refusal reply to status %s: its asker had enough", status_id)
+            return
+        await reply(st.federation, session, generator, asked, text=text)
 
 
 async def _ignored(session: AsyncSession, generator: Account, asker: Account) -> bool:

@@ -310,6 +310,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--dtype", default="auto", help="our FEDIVERSE_IMAGE_DTYPE")
     parser.add_argument("--vae", default="tiny", help="our FEDIVERSE_IMAGE_VAE (full or tiny)")
+    parser.add_argument("--compile", action="store_true",
+                        help="our FEDIVERSE_IMAGE_COMPILE=1: compiled in the warm-up, which is "
+                             "batch 1; a batch of another size compiles again within its "
+                             "latency")
     parser.add_argument("--concurrency", default="1,4,16",
                         help="comma-separated concurrent requests")
     parser.add_argument("--requests", type=int, default=None,
@@ -329,14 +333,14 @@ def main() -> None:
         return
     levels = [int(level) for level in args.concurrency.split(",")]
     per_client = args.requests or (3 if args.model == "tiny" else 1)
-    options = ImageOptions(dtype=args.dtype, vae=args.vae)
+    options = ImageOptions(dtype=args.dtype, vae=args.vae, compile=args.compile)
 
     print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
     started = time.perf_counter()
     s = setup(args.model, args.device, options)
     print(f"built {args.model} in {time.perf_counter() - started:.1f} s: {s.steps} step(s), "
           f"{s.side}x{s.side}, guidance {s.guidance:g}; ours: dtype {options.dtype}, "
-          f"vae {options.vae}", flush=True)
+          f"vae {options.vae}, compile {options.compile}", flush=True)
     results: dict[tuple[str, int], Result] = {}
     if not args.skip_baseline:
         plain = baseline_request(s, args.device)
@@ -347,8 +351,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fediverse-bench-") as folder:
         batcher = Batcher(s, args.device, Path(folder))
         started = time.perf_counter()
-        batcher.request(999_999)  # loads (prepares) our pipeline, and warms up
-        print(f"ours ready in {time.perf_counter() - started:.1f} s", flush=True)
+        batcher.request(999_999)  # loads (prepares, compiles) our pipeline, and warms up
+        print(f"ours ready in {time.perf_counter() - started:.1f} s (one image, with loading"
+              f"{' and compiling' if options.compile else ''}); load {load_average()}",
+              flush=True)
         for level in levels:
             batcher.batches.clear()
             results["ours", level] = drive(batcher.request, level, per_client)

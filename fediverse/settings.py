@@ -30,6 +30,7 @@ ENV = {
     "FEDIVERSE_DEVICE": "device",
     "FEDIVERSE_IMAGE_DTYPE": "image_dtype",
     "FEDIVERSE_IMAGE_VAE": "image_vae",
+    "FEDIVERSE_IMAGE_COMPILE": "image_compile",
     "FEDIVERSE_INSECURE_HTTP": "insecure_http",
     "FEDIVERSE_ALLOW_PRIVATE_NETWORKS": "allow_private_networks",
     "FEDIVERSE_AUTHORIZED_FETCH": "authorized_fetch",
@@ -45,7 +46,7 @@ ENV = {
     "FEDIVERSE_GENERATION_DOMAIN_HOURLY": "generation_domain_hourly",
 }
 _BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations",
-             "password_grant"}
+             "password_grant", "image_compile"}
 _INTEGERS = {name for var, name in ENV.items() if var.startswith("FEDIVERSE_GENERATION_")}
 
 
@@ -66,6 +67,7 @@ class Settings:
     device: str = "auto"
     image_dtype: str = "auto"  # auto, float32, bfloat16, float16
     image_vae: str = "full"  # full, tiny, or an AutoencoderTiny's Hugging Face id or folder
+    image_compile: bool = False  # torch.compile the denoiser (first picture waits for it)
     insecure_http: bool | None = None
     allow_private_networks: bool = False
     authorized_fetch: bool = False
@@ -86,7 +88,8 @@ class Settings:
         """Precision and autoencoder for the image pipeline."""
         from fediverse.imaging.options import ImageOptions
 
-        return ImageOptions(dtype=self.image_dtype, vae=self.image_vae)
+        return ImageOptions(dtype=self.image_dtype, vae=self.image_vae,
+                            compile=self.image_compile)
 
     @property
     def host(self) -> str:

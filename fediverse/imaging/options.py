@@ -18,15 +18,20 @@ class ImageOptions:
     bfloat16 arithmetic, else float32), float32, bfloat16 or float16.
     `vae`: full (the model's own autoencoder), tiny (TAESD for the model's family; built with
     random weights for the built-in `tiny` model), or a Hugging Face id or local folder of an
-    AutoencoderTiny."""
+    AutoencoderTiny.
+    `compile`: the denoiser compiled by torch.compile on first use (inductor; on the CPU with
+    frozen, prepacked weights): the first picture waits minutes for it, later ones are faster."""
 
     dtype: str = "auto"
     vae: str = FULL_VAE
+    compile: bool = False
 
     def __post_init__(self) -> None:
         problem = dtype_problem(self.dtype) or vae_problem(self.vae)
         if problem:
             raise ValueError(problem)
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"image compile must be true or false, not {self.compile!r}")
 
     @property
     def tiny_vae(self) -> bool:

@@ -7,6 +7,7 @@ import inspect
 import math
 import re
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from fediverse.imaging import request
@@ -29,6 +30,7 @@ SAMPLER_NAMES = {
     "PNDMScheduler": "PLMS",
 }
 _CUDA_NAME = re.compile(r"cuda(:\d+)?")
+EMBEDDINGS_CACHED = 64  # prompt embeddings kept per pipeline (77x1024 floats each for sd-turbo)
 
 
 def resolve_device(name: str) -> str:
@@ -60,6 +62,7 @@ class ImagePipeline:
         self._pipe: Any = None
         self._img2img: Any = None
         self._lock = threading.RLock()
+        self._embeddings: OrderedDict[str, Any] = OrderedDict()  # text -> its embedding
 
     @property
     def loaded(self) -> bool:
@@ -108,8 +111,8 @@ class ImagePipeline:
         with self._lock:
             pipe = self.load()
             pipe.set_progress_bar_config(disable=not progress)
-            arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
             with inference_mode():
+                arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
                 result = pipe(**arguments, num_inference_steps=chosen.steps,
                               width=chosen.width, height=chosen.height)
         return list(result.images)
@@ -134,8 +137,8 @@ class ImagePipeline:
         with self._lock:
             pipe = self._image_pipe()
             pipe.set_progress_bar_config(disable=not progress)
-            arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
             with inference_mode():
+                arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
                 result = pipe(**arguments, image=[image.convert("RGB") for image in images],
                               strength=strength, num_inference_steps=run_steps)
         return list(result.images)
@@ -173,17 +176,48 @@ class ImagePipeline:
 
     def _arguments(self, prompts: list[str], seeds: list[int],
                    negative_prompts: list[str] | None, guidance: float | None) -> dict[str, Any]:
-        """Keyword arguments shared by both kinds of call: prompts, generators, guidance."""
+        """Keyword arguments shared by both kinds of call: prompts (as embeddings where the
+        pipeline takes them), generators, guidance."""
         import torch
 
         # Generators on the CPU: the starting noise for a seed is the same on every device.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-        arguments: dict[str, Any] = {"prompt": list(prompts), "generator": generators}
-        if negative_prompts is not None and any(negative_prompts):
-            arguments["negative_prompt"] = list(negative_prompts)
+        arguments: dict[str, Any] = {"generator": generators}
+        negatives = list(negative_prompts) if negative_prompts is not None \
+            and any(negative_prompts) else None
+        if self._embeds_prompts():
+            arguments["prompt_embeds"] = torch.cat([self._embedding(p) for p in prompts])
+            if guidance is not None and guidance > 1:  # classifier-free guidance: "" if none
+                arguments["negative_prompt_embeds"] = torch.cat(
+                    [self._embedding(n) for n in negatives or [""] * len(prompts)])
+        else:
+            arguments["prompt"] = list(prompts)
+            if negatives is not None:
+                arguments["negative_prompt"] = negatives
         if guidance is not None:
             arguments["guidance_scale"] = guidance
         return arguments
+
+    def _embeds_prompts(self) -> bool:
+        """Whether the pipeline is Stable Diffusion's (1.x, 2.x, sd-turbo), whose prompt
+        embedding is one tensor per text that can be computed ahead and cached."""
+        from diffusers import StableDiffusionPipeline
+
+        return isinstance(self.load(), StableDiffusionPipeline)
+
+    def _embedding(self, text: str) -> Any:
+        """The text encoder's output for one text, alone (so that it does not depend on what
+        else is in the batch), from a small LRU cache: a repeated prompt skips the encoder."""
+        cached = self._embeddings.get(text)
+        if cached is not None:
+            self._embeddings.move_to_end(text)
+            return cached
+        pipe = self.load()
+        embedding, _ = pipe.encode_prompt(text, pipe._execution_device, 1, False)
+        self._embeddings[text] = embedding
+        while len(self._embeddings) > EMBEDDINGS_CACHED:
+            self._embeddings.popitem(last=False)
+        return embedding
 
 
 def inference_mode() -> Any:

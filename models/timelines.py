@@ -9,6 +9,8 @@ synchronous connection (`models.reads`), for the client API's pages.
 
 from __future__ import annotations
 
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -126,19 +128,40 @@ def _rows(conn: sa.Connection, statement: sa.Select, window: Window,  # type: ig
 
 
 SCAN_BUDGET = 2000  # newest statuses a home page reads by id before asking by author
+FLOOR_TTL = 1.0  # seconds a process reuses the id SCAN_BUDGET statuses down from the newest
 
 
 @lru_cache(maxsize=16)
 def _home_statement(shape: tuple[bool, bool, bool], by_author: bool = False
                     ) -> sa.Select:  # type: ignore[type-arg]
     query = _home(_VIEWER, _NOW, by_author=by_author)
-    if not by_author:  # no further down than SCAN_BUDGET statuses below the window's top
-        newest = select(Status.id).order_by(col(Status.id).desc()).offset(
-            sa.bindparam("scan", type_=sa.Integer)).limit(1)
+    if not by_author:  # no further down than about SCAN_BUDGET statuses below the window's top
         if shape[0]:
-            newest = newest.where(col(Status.id) < sa.bindparam("max_id", type_=sa.BigInteger))
-        query = query.where(col(Status.id) >= sa.func.coalesce(newest.scalar_subquery(), 0))
+            newest = select(Status.id).order_by(col(Status.id).desc()).offset(
+                sa.bindparam("scan", type_=sa.Integer)).limit(1).where(
+                col(Status.id) < sa.bindparam("max_id", type_=sa.BigInteger))
+            floor: Any = sa.func.coalesce(newest.scalar_subquery(), 0)
+        else:
+            floor = sa.bindparam("floor", type_=sa.BigInteger)
+        query = query.where(col(Status.id) >= floor)
     return _windowed(query, shape)
+
+
+_FLOORS: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
+_FLOOR = select(Status.id).order_by(col(Status.id).desc()).offset(SCAN_BUDGET).limit(1)
+
+
+def _scan_floor(conn: sa.Connection) -> int:
+    """The id SCAN_BUDGET statuses below the newest, as read at most FLOOR_TTL ago. Any
+    floor gives the same pages (a page it leaves short is read by author), so an old one
+    only makes a page read the few statuses posted since."""
+    now = time.monotonic()
+    found = _FLOORS.get(conn.engine)
+    if found is not None and now - found[0] < FLOOR_TTL:
+        return found[1]
+    floor = conn.execute(_FLOOR).scalar() or 0
+    _FLOORS[conn.engine] = (now, floor)
+    return floor
 
 
 async def home(session: AsyncSession, viewer_id: int, window: Window) -> list[Status]:
@@ -152,7 +175,8 @@ def home_rows(conn: sa.Connection, viewer_id: int, window: Window,
     one never reads the whole table."""
     shape, values = _shape(window), {"viewer": viewer_id, "now": now or utcnow()}
     if window.min_id is None:
-        rows = _rows(conn, _home_statement(shape), window, scan=SCAN_BUDGET, **values)
+        bound = {"scan": SCAN_BUDGET} if shape[0] else {"floor": _scan_floor(conn)}
+        rows = _rows(conn, _home_statement(shape), window, **bound, **values)
         if len(rows) == window.limit:
             return rows
     return _rows(conn, _home_statement(shape, by_author=True), window, **values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 
 from fediverse.errors import CommandError
@@ -116,13 +116,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _run_loop(main: Coroutine[None, None, int]) -> int:
+    """Run `main` on uvloop where it is installed, as `serve` does through uvicorn."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from fediverse import commands
 
     if args.command == "serve":
         return commands.serve(settings, host=args.host, port=args.port, workers=not args.no_workers)
     if args.command == "worker":
-        return asyncio.run(commands.worker(settings, args.queues))
+        return _run_loop(commands.worker(settings, args.queues))
     if args.command == "migrate":
         return asyncio.run(commands.migrate(settings))
     if args.command == "account":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -36,6 +36,7 @@ READ, WRITE = "read:filters", "write:filters"
 MAX_TITLE, MAX_KEYWORD = 255, 512
 MAX_KEYWORDS = 100
 MAX_ID = 2**63 - 1
+Item = TypeVar("Item", FilterKeyword, FilterStatus)
 _ATTR = re.compile(r"^keywords_attributes\[(\d*)\]\[(\w+)\]$")
 
 
@@ -265,21 +266,44 @@ def _keyword_entity(k: FilterKeyword) -> dict[str, Any]:
     return {"id": str(k.id), "keyword": k.keyword, "whole_word": k.whole_word}
 
 
-async def _keyword_of(session: AsyncSession, account_id: int, keyword_id: int) -> FilterKeyword:
-    found = await session.get(FilterKeyword, keyword_id)
+async def _item_of(session: AsyncSession, model: type[Item], account_id: int, item_id: int
+                   ) -> Item:
+    """A keyword or status of one of `account_id`'s filters; 404 for anyone else's."""
+    found = await session.get(model, item_id)
     if found is None:
         raise not_found()
     await _filter_of(session, account_id, found.filter_id)
     return found
 
 
-async def list_keywords(request: Request) -> Response:
-    me = await _me(request, READ)
-    async with state(request).sessions() as session:
-        row = await _filter_of(session, me, _id(request))
-        keywords = (await session.exec(select(FilterKeyword).where(
-            FilterKeyword.filter_id == row.id).order_by(col(FilterKeyword.id)))).all()
-        return json_response([_keyword_entity(k) for k in keywords])
+def _item_routes(model: type[Item], entity: Callable[[Item], dict[str, Any]]
+                 ) -> tuple[Handler, Handler, Handler]:
+    """List (under a filter), get and delete, alike for a filter's keywords and statuses."""
+    async def list_items(request: Request) -> Response:
+        me = await _me(request, READ)
+        async with state(request).sessions() as session:
+            row = await _filter_of(session, me, _id(request))
+            items = (await session.exec(select(model).where(
+                col(model.filter_id) == row.id).order_by(col(model.id)))).all()
+            return json_response([entity(item) for item in items])
+
+    async def get_item(request: Request) -> Response:
+        me = await _me(request, READ)
+        async with state(request).sessions() as session:
+            return json_response(entity(await _item_of(session, model, me, _id(request))))
+
+    async def delete_item(request: Request) -> Response:
+        me = await _me(request, WRITE)
+        async with state(request).writer() as session:
+            await session.delete(await _item_of(session, model, me, _id(request)))
+            await session.commit()
+        forget_filters()
+        return json_response({})
+
+    return list_items, get_item, delete_item
+
+
+list_keywords, get_keyword, delete_keyword = _item_routes(FilterKeyword, _keyword_entity)
 
 
 async def add_keyword(request: Request) -> Response:
@@ -297,19 +321,13 @@ async def add_keyword(request: Request) -> Response:
     return json_response(entity)
 
 
-async def get_keyword(request: Request) -> Response:
-    me = await _me(request, READ)
-    async with state(request).sessions() as session:
-        return json_response(_keyword_entity(await _keyword_of(session, me, _id(request))))
-
-
 async def update_keyword(request: Request) -> Response:
     me = await _me(request, WRITE)
     p = await params(request)
     text = _keyword_text(p.get("keyword")) if "keyword" in p else None
     whole_word = p.boolean("whole_word")
     async with state(request).writer() as session:
-        keyword = await _keyword_of(session, me, _id(request))
+        keyword = await _item_of(session, FilterKeyword, me, _id(request))
         if text is not None:
             keyword.keyword = text
         if whole_word is not None:
@@ -321,37 +339,13 @@ async def update_keyword(request: Request) -> Response:
     return json_response(entity)
 
 
-async def delete_keyword(request: Request) -> Response:
-    me = await _me(request, WRITE)
-    async with state(request).writer() as session:
-        await session.delete(await _keyword_of(session, me, _id(request)))
-        await session.commit()
-    forget_filters()
-    return json_response({})
-
-
 # ---- v2: statuses ----
 
 def _status_entity(s: FilterStatus) -> dict[str, Any]:
     return {"id": str(s.id), "status_id": str(s.status_id)}
 
 
-async def _filter_status_of(session: AsyncSession, account_id: int, item_id: int
-                            ) -> FilterStatus:
-    found = await session.get(FilterStatus, item_id)
-    if found is None:
-        raise not_found()
-    await _filter_of(session, account_id, found.filter_id)
-    return found
-
-
-async def list_statuses(request: Request) -> Response:
-    me = await _me(request, READ)
-    async with state(request).sessions() as session:
-        row = await _filter_of(session, me, _id(request))
-        found = (await session.exec(select(FilterStatus).where(
-            FilterStatus.filter_id == row.id).order_by(col(FilterStatus.id)))).all()
-        return json_response([_status_entity(s) for s in found])
+list_statuses, get_status, delete_status = _item_routes(FilterStatus, _status_entity)
 
 
 async def add_status(request: Request) -> Response:
@@ -377,21 +371,6 @@ async def add_status(request: Request) -> Response:
     return json_response(entity)
 
 
-async def get_status(request: Request) -> Response:
-    me = await _me(request, READ)
-    async with state(request).sessions() as session:
-        return json_response(_status_entity(await _filter_status_of(session, me, _id(request))))
-
-
-async def delete_status(request: Request) -> Response:
-    me = await _me(request, WRITE)
-    async with state(request).writer() as session:
-        await session.delete(await _filter_status_of(session, me, _id(request)))
-        await session.commit()
-    forget_filters()
-    return json_response({})
-
-
 # ---- v1: one filter per keyword ----
 
 def _v1_entity(row: Filter, keyword: FilterKeyword) -> dict[str, Any]:
@@ -402,7 +381,7 @@ def _v1_entity(row: Filter, keyword: FilterKeyword) -> dict[str, Any]:
 
 async def _v1_of(session: AsyncSession, account_id: int, keyword_id: int
                  ) -> tuple[Filter, FilterKeyword]:
-    keyword = await _keyword_of(session, account_id, keyword_id)
+    keyword = await _item_of(session, FilterKeyword, account_id, keyword_id)
     return await _filter_of(session, account_id, keyword.filter_id), keyword
 
 

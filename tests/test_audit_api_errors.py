@@ -94,6 +94,23 @@ async def test_unknown_ids_are_404_with_an_error_body(api: Api) -> None:
     assert await counts(api) == before
 
 
+async def test_editing_an_unknown_or_foreign_status_is_404_before_the_form_is_read(api: Api
+                                                                                    ) -> None:
+    """Mastodon answers 404 for a status that isn't the caller's, even when the edit itself
+    would be invalid (an empty body is a 422 only on one's own post)."""
+    bob, _ = await api.user("bob")
+    alice, token = await api.user("alice")
+    theirs = await api.act(actions.post_status, bob, text="theirs")
+    mine = await api.act(actions.post_status, alice, text="mine")
+    for target in (UNKNOWN, theirs.id):
+        answer = await api.http("PUT", f"/api/v1/statuses/{target}", token, data={})
+        assert answer.status_code == 404 and list(answer.json()) == ["error"], answer.text
+    answer = await api.http("PUT", f"/api/v1/statuses/{mine.id}", token, data={})
+    assert answer.status_code == 422 and answer.json() == {
+        "error": "Validation failed: Text can't be blank"}
+    assert "mine" in (await api.get(Status, mine.id)).content
+
+
 async def test_missing_or_invalid_tokens_are_401(api: Api) -> None:
     bob, _ = await api.user("bob")
     await api.act(actions.post_status, bob, text="something")

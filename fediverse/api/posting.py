@@ -212,14 +212,19 @@ async def _post(st: AppState, account: Account, form: StatusForm, key: str | Non
         return earlier, None
 
 
+def editable(status: Status | None, account_id: int) -> bool:
+    """Whether `status` is a live post (not a boost) of `account_id`'s, theirs to edit."""
+    return (status is not None and status.account_id == account_id
+            and status.deleted_at is None and status.reblog_of_id is None)
+
+
 async def update_status(st: AppState, account_id: int, status_id: int, form: StatusForm
                         ) -> Status:
     """Edit the caller's own status; 404 for any other."""
     async with writer(st) as session:
         account = await session.get(Account, account_id)
         status = await session.get(Status, status_id)
-        if (account is None or status is None or status.account_id != account_id
-                or status.deleted_at is not None or status.reblog_of_id is not None):
+        if account is None or not editable(status, account_id):
             raise not_found()
         if form.media_ids is not None:
             await _media(session, account, form.media_ids, status)

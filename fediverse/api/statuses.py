@@ -24,7 +24,7 @@ from fediverse.api.entities import (
 from fediverse.api.errors import forbidden, not_found
 from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import link_header, page_of, params
-from fediverse.api.posting import create_status, status_form, update_status
+from fediverse.api.posting import create_status, editable, status_form, update_status
 from fediverse.routes.common import json_response, state
 from models.reads import read
 from models.related import load_page, load_related
@@ -92,9 +92,13 @@ async def get_status(request: Request) -> Response:
 
 async def put_status(request: Request) -> Response:
     who = await caller(request, "write:statuses")
-    form = status_form(await params(request))
     assert who.account is not None
-    status = await update_status(state(request), who.account.id, status_id(request), form)
+    sid = status_id(request)
+    async with state(request).sessions() as session:  # 404 before the form's 422, as Mastodon
+        if not editable(await session.get(Status, sid), who.account.id):
+            raise not_found()
+    form = status_form(await params(request))
+    status = await update_status(state(request), who.account.id, sid, form)
     return await one(request, status, who.account.id)
 
 

@@ -64,6 +64,18 @@ async def add_followers(session: AsyncSession, target: Account, followers: list[
     await session.flush()
 
 
+async def remote_follower(ctx: Context, sink: Sink, target: Account, username: str = "bob"
+                          ) -> Account:
+    """A remote actor on `sink` whose follow of `target` is accepted."""
+    async with ctx.sessions() as session:
+        follower = remote_account(sink, username)
+        session.add(follower)
+        await session.flush()
+        await add_followers(session, target, [follower])
+        await session.commit()
+    return follower
+
+
 def trust(sinks: list[Sink], ctx: Context, account: Account) -> None:
     """Let the sinks verify `account`'s signatures."""
     for sink in sinks:

@@ -18,7 +18,15 @@ from models.tables import (
 )
 from outbox import actions
 from outbox.deliver import Deliverer
-from tests.outbox_fixtures import BASE, add_followers, ctx, local, remote_account, trust  # noqa: F401
+from tests.outbox_fixtures import (  # noqa: F401
+    BASE,
+    add_followers,
+    ctx,
+    local,
+    remote_account,
+    remote_follower,
+    trust,
+)
 from tests.sinks import running_sink
 
 ALICE = f"{BASE}/users/alice"
@@ -30,12 +38,7 @@ async def world(ctx):  # noqa: F811
     alice = await local(ctx, "alice")
     async with running_sink() as sink:
         trust([sink], ctx, alice)
-        async with ctx.sessions() as session:
-            bob = remote_account(sink, "bob")
-            session.add(bob)
-            await session.flush()
-            await add_followers(session, alice, [bob])
-            await session.commit()
+        bob = await remote_follower(ctx, sink, alice)
         deliverer = Deliverer(ctx)
 
         async def deliver() -> list[dict]:

@@ -16,7 +16,7 @@ from models.tables import IdempotencyKey, Job, Mention, Notification, OutboxActi
 from outbox import actions
 from outbox.deliver import Deliverer
 from outbox.post_write import PUBLISH, NewPost, post_new
-from tests.outbox_fixtures import BASE, add_followers, ctx, local, remote_account, trust  # noqa: F401
+from tests.outbox_fixtures import BASE, ctx, local, remote_follower, trust  # noqa: F401
 from tests.sinks import running_sink
 from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
 
@@ -45,12 +45,7 @@ async def test_the_publish_job_sends_the_create_after_the_commit(ctx) -> None:  
     alice, carol = await local(ctx, "alice"), await local(ctx, "carol")
     async with running_sink() as sink:
         trust([sink], ctx, alice)
-        async with ctx.sessions() as session:
-            bob = remote_account(sink, "bob")
-            session.add(bob)
-            await session.flush()
-            await add_followers(session, alice, [bob])
-            await session.commit()
+        await remote_follower(ctx, sink, alice)
         status, _ = await post_new(ctx, ctx.sessions, NewPost(
             account=alice, text="hi @carol #Cats", mentions=[carol]))
         # committed with its mention, notification and tag, the Create not yet rendered
@@ -73,12 +68,7 @@ async def test_a_status_deleted_before_its_publish_job_sends_no_create(ctx) -> N
     alice = await local(ctx, "alice")
     async with running_sink() as sink:
         trust([sink], ctx, alice)
-        async with ctx.sessions() as session:
-            bob = remote_account(sink, "bob")
-            session.add(bob)
-            await session.flush()
-            await add_followers(session, alice, [bob])
-            await session.commit()
+        await remote_follower(ctx, sink, alice)
         status, _ = await post_new(ctx, ctx.sessions, NewPost(
             account=alice, text="gone soon"))
         async with ctx.sessions() as session:

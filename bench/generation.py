@@ -304,6 +304,26 @@ def parts(model: str, repeats: int) -> None:
                 lambda: tiny_vae.decode(latents))
 
 
+def agreement(s: Setup) -> None:
+    """One prompt and seed through both paths: how far apart the pictures are (same weights,
+    same starting noise; our autoencoder or precision may differ) and that neither is flat
+    (a half-precision overflow gives NaN, then black)."""
+    import numpy as np
+    import torch
+
+    prompt, seed = PROMPTS[0], 4242
+    plain = s.baseline(prompt, num_inference_steps=s.steps, guidance_scale=s.guidance,
+                       width=s.side, height=s.side,
+                       generator=torch.Generator("cpu").manual_seed(seed)).images[0]
+    ours = s.ours.generate([prompt], seeds=[seed], steps=s.steps, width=s.side,
+                           height=s.side, guidance=s.guidance)[0]
+    a, b = (np.asarray(image.convert("RGB"), dtype=np.int16) for image in (plain, ours))
+    difference = np.abs(a - b)
+    print(f"agreement, seed {seed}: mean abs difference {difference.mean():.2f} of 255, "
+          f"max {difference.max()}; pixel std: baseline {a.std():.1f}, ours {b.std():.1f}",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("tiny", "full"), default="tiny")
@@ -322,6 +342,8 @@ def main() -> None:
     parser.add_argument("--parts", action="store_true",
                         help="time each stage of one image instead (CPU, float32)")
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads")
+    parser.add_argument("--agreement", action="store_true",
+                        help="compare one picture from each path (always on CUDA)")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -355,6 +377,8 @@ def main() -> None:
         print(f"ours ready in {time.perf_counter() - started:.1f} s (one image, with loading"
               f"{' and compiling' if options.compile else ''}); load {load_average()}",
               flush=True)
+        if args.agreement or args.device != "cpu":
+            agreement(s)
         for level in levels:
             batcher.batches.clear()
             results["ours", level] = drive(batcher.request, level, per_client)

@@ -114,8 +114,8 @@ class ImagePipeline:
             with inference_mode():
                 arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
                 result = pipe(**arguments, num_inference_steps=chosen.steps,
-                              width=chosen.width, height=chosen.height)
-        return list(result.images)
+                              width=chosen.width, height=chosen.height, output_type="pt")
+                return pictures(result.images)
 
     def image_to_image(self, images: list[Image], prompts: list[str], *, seeds: list[int],
                        strength: float = 0.5, steps: int | None = None,
@@ -140,8 +140,9 @@ class ImagePipeline:
             with inference_mode():
                 arguments = self._arguments(prompts, seeds, negative_prompts, chosen.guidance)
                 result = pipe(**arguments, image=[image.convert("RGB") for image in images],
-                              strength=strength, num_inference_steps=run_steps)
-        return list(result.images)
+                              strength=strength, num_inference_steps=run_steps,
+                              output_type="pt")
+                return pictures(result.images)
 
     def _image_pipe(self) -> Any:
         """The image-to-image pipeline sharing the text-to-image pipeline's components."""
@@ -218,6 +219,18 @@ class ImagePipeline:
         while len(self._embeddings) > EMBEDDINGS_CACHED:
             self._embeddings.popitem(last=False)
         return embedding
+
+
+def pictures(images: Any) -> list[Image]:
+    """Pipeline output as pictures. A tensor (values 0 to 1, batch first) becomes 8-bit on
+    its own device, as diffusers' own PIL output rounds it, so only bytes cross to the host."""
+    import torch
+    from PIL import Image as PILImage
+
+    if not isinstance(images, torch.Tensor):
+        return list(images)
+    array = images.float().mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [PILImage.fromarray(item[..., 0] if item.shape[-1] == 1 else item) for item in array]
 
 
 def inference_mode() -> Any:

@@ -131,15 +131,26 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 def render(decoded: Decoded) -> Processed:
     """The re-encoded original (scaled to at most ORIGINAL_PIXELS), thumbnail and blurhash."""
-    fmt = output_format(decoded)
-    original = _fit_area(decoded.image, ORIGINAL_PIXELS)
+    original = _encode(_fit_area(decoded.image, ORIGINAL_PIXELS), output_format(decoded),
+                       decoded.icc_profile)
+    return assemble(decoded, original, *derived(decoded))
+
+
+def derived(decoded: Decoded) -> tuple[Rendition | None, str]:
+    """The thumbnail and the blurhash. The thumbnail is None when the image is no larger
+    than one: the original's file then serves as the thumbnail too (same pixels)."""
     small = _fit_side(decoded.image, SMALL_SIDE)
-    return Processed(
-        original=_encode(original, fmt, decoded.icc_profile),
-        small=_encode(small, fmt, decoded.icc_profile),
-        format=fmt,
-        blurhash=blurhash_of(small),
-    )
+    blurhash = blurhash_of(small)
+    if small is decoded.image:
+        return None, blurhash
+    return _encode(small, output_format(decoded), decoded.icc_profile), blurhash
+
+
+def assemble(decoded: Decoded, original: Rendition, small: Rendition | None,
+             blurhash: str) -> Processed:
+    """The parts, encoded apart (see `derived`), as one Processed."""
+    return Processed(original=original, small=small or original,
+                     format=output_format(decoded), blurhash=blurhash)
 
 
 def output_format(decoded: Decoded) -> str:

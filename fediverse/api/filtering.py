@@ -6,6 +6,12 @@ in its searchable text (content warning, text, poll options, media descriptions)
 naming the status. Filters apply in their contexts only, until they expire, and never to the
 viewer's own posts. The functions work on entities (`Entity` dicts) about to be answered.
 
+Where each context applies: `home` the home timeline, `public` the public and tag timelines,
+`thread` a status's context and the status itself (asked for by id it is never left out,
+only marked), `account` an account's statuses, `notifications` the statuses notifications
+carry (one a `hide` filter matches takes its notification out). Bookmarks and favourites are
+in none, as in Mastodon's own app: they are shown as saved.
+
 `viewer_filters` reads a viewer's stored filters (tables of migration 0010) through a
 per-process cache: a viewer without filters costs one dict lookup per page.
 """
@@ -125,9 +131,10 @@ def _hides(results: list[Entity]) -> bool:
 
 
 def apply_to_statuses(statuses: list[Entity], filters: Sequence[CustomFilter], context: str,
-                      viewer_id: int, now: datetime) -> list[Entity]:
+                      viewer_id: int, now: datetime, *, hide: bool = True) -> list[Entity]:
     """`statuses` without those a `hide` filter matches; the others matched carry their
-    results in `filtered` (a boost and what it boosts both)."""
+    results in `filtered` (a boost and what it boosts both). With `hide` false none is left
+    out: those a `hide` filter matches carry their results too (one status asked for)."""
     active = [f for f in filters if f.active(context, now)]
     if not active:
         return statuses
@@ -138,7 +145,7 @@ def apply_to_statuses(statuses: list[Entity], filters: Sequence[CustomFilter], c
             kept.append(status)
             continue
         results = filter_results(status, active)
-        if _hides(results):
+        if hide and _hides(results):
             continue
         if results:
             status["filtered"] = results
@@ -264,12 +271,12 @@ async def session_filters(session: AsyncSession, viewer_id: int | None
 
 
 def apply_filters(statuses: list[Entity], filters: Sequence[CustomFilter], context: str,
-                  viewer_id: int | None) -> list[Entity]:
+                  viewer_id: int | None, *, hide: bool = True) -> list[Entity]:
     """`apply_to_statuses` with the filters active now; `statuses` as they are if none."""
     active = active_filters(filters, context)
     if not active or viewer_id is None:
         return statuses
-    return apply_to_statuses(statuses, active, context, viewer_id, utcnow())
+    return apply_to_statuses(statuses, active, context, viewer_id, utcnow(), hide=hide)
 
 
 def filter_notifications(notifications: list[Entity], filters: Sequence[CustomFilter],

@@ -22,7 +22,7 @@ from fediverse.api.entities import (
     status_with_source,
 )
 from fediverse.api.errors import forbidden, not_found
-from fediverse.api.filtering import apply_filters, session_filters
+from fediverse.api.filtering import apply_filters, session_filters, viewer_filters
 from fediverse.api.params import link_header, page_of, params
 from fediverse.api.posting import create_status, editable, status_form, update_status
 from fediverse.routes.common import json_response, state
@@ -60,10 +60,13 @@ async def reader(request: Request, scope: str = "read:statuses") -> Account | No
 
 async def rendered(request: Request, statuses: Sequence[Status], viewer_id: int | None
                    ) -> list[Entity]:
-    """Committed statuses as entities, read afresh in one go (`models.reads`)."""
+    """Committed statuses as entities, read afresh in one go (`models.reads`), marked by the
+    viewer's filters of the `thread` context (none left out: they were asked for)."""
     st = state(request)
-    related = await read(st.engine, lambda conn: load_page(conn, statuses, viewer_id))
-    return page_entities(statuses, related, st.urls)
+    related, filters = await read(st.engine, lambda conn: (
+        load_page(conn, statuses, viewer_id), viewer_filters(conn, viewer_id)))
+    entities = page_entities(statuses, related, st.urls)
+    return apply_filters(entities, filters, "thread", viewer_id, hide=False)
 
 
 async def one(request: Request, status: Status, viewer_id: int | None) -> Response:

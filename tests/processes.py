@@ -16,11 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def command_env(data_dir: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
-    """This environment without FEDIVERSE_* variables, plus a loopback test instance's."""
+    """This environment without FEDIVERSE_* variables, plus a loopback test instance's. The
+    device is the CPU unless FEDIVERSE_TEST_DEVICE names another (cuda on a GPU machine)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIVERSE_")}
     env.update(FEDIVERSE_DATA_DIR=str(data_dir), FEDIVERSE_DOMAIN=f"127.0.0.1:{port}",
                FEDIVERSE_DATABASE_URL=database_url, FEDIVERSE_IMAGE_MODEL="tiny",
-               FEDIVERSE_DEVICE="cpu", FEDIVERSE_INSECURE_HTTP="1", PYTHONPATH=str(ROOT),
+               FEDIVERSE_DEVICE=os.environ.get("FEDIVERSE_TEST_DEVICE", "cpu"),
+               FEDIVERSE_INSECURE_HTTP="1", PYTHONPATH=str(ROOT),
                **extra)
     return env
 

@@ -126,8 +126,22 @@ def _run_loop(main: Coroutine[None, None, int]) -> int:
         return runner.run(main)
 
 
+def _log_to_stderr() -> None:
+    """Long-running commands: our own INFO lines (model loading and download progress,
+    dropped activities, pruning) and everyone's warnings, on stderr beside uvicorn's."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for package in ("fediverse", "models", "inbox", "outbox", "activitypub"):
+        logging.getLogger(package).setLevel(logging.INFO)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from fediverse import commands
+
+    if args.command in ("serve", "worker"):
+        _log_to_stderr()
 
     if args.command == "serve":
         return commands.serve(settings, host=args.host, port=args.port, workers=not args.no_workers)

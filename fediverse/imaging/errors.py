@@ -2,7 +2,8 @@
 
     ImagingError            anything this package refuses or fails at; `reason` is safe to show
      ├── InvalidRequest     the caller asked for something out of bounds (size, steps, prompt)
-     └── ModelUnavailable   the model cannot be loaded (not cached, offline, bad folder)
+     └── ModelUnavailable   the model cannot be loaded: no such folder or hub id, not cached
+                            and offline or the hub unreachable, a download broken off
 """
 
 from __future__ import annotations
@@ -21,4 +22,5 @@ class InvalidRequest(ImagingError):
 
 
 class ModelUnavailable(ImagingError):
-    """The configured model could not be found or loaded."""
+    """The configured model could not be found, downloaded or loaded; `reason` names the
+    model and why in one line."""

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sys
+import threading
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,8 @@ Loader = Callable[..., Any]  # (id or folder, dtype, **from_pretrained options) 
 
 TRUTHY = {"1", "true", "yes", "on"}
 HUB_TIMEOUT = 10.0
+PROGRESS_EVERY = 5.0  # seconds between download progress lines
+log = logging.getLogger(__name__)
 
 
 def hub_offline() -> bool:
@@ -131,13 +138,16 @@ def cast(pipe: Any, dtype: Any) -> None:
 
 
 def load_pretrained(model: str, dtype: Any, loader: Loader | None = None) -> Any:
-    """From a local folder, or from the hub's cache, then from the hub itself."""
+    """From a local folder, or from the hub's cache, then from the hub itself (its progress
+    logged while it downloads); anything else raises ModelUnavailable with a one-line
+    reason."""
     loader = loader or from_pretrained
     local = Path(model).expanduser().is_dir() or model.startswith((".", "/", "~"))
     if local and not Path(model).expanduser().is_dir():
         raise ModelUnavailable(f"no model folder at {model}")
     try:
-        return loader(model, dtype, local_files_only=not local)
+        with quiet_libraries():
+            return loader(model, dtype, local_files_only=not local)
     except Exception as error:
         if local:
             raise ModelUnavailable(f"cannot load model folder {model}: {one_line(error)}") \
@@ -145,11 +155,13 @@ def load_pretrained(model: str, dtype: Any, loader: Loader | None = None) -> Any
         if hub_offline():
             raise ModelUnavailable(
                 f"model {model} is not in the local cache and HF_HUB_OFFLINE is set") from error
-    check_on_hub(model)
+    sizes = check_on_hub(model)
     try:
-        return loader(model, dtype)
+        with quiet_libraries(), DownloadProgress(model, sizes):
+            return loader(model, dtype)
     except Exception as error:
-        raise ModelUnavailable(f"cannot load model {model}: {one_line(error)}") from error
+        raise ModelUnavailable(
+            f"cannot download model {model} from {hub_name()}: {one_line(error)}") from error
 
 
 def from_pretrained(model: str, dtype: Any, **options: Any) -> Any:
@@ -167,23 +179,146 @@ def autoencoder_from_pretrained(name: str, dtype: Any, **options: Any) -> Any:
     return AutoencoderTiny.from_pretrained(name, torch_dtype=dtype, **options)
 
 
-def check_on_hub(model: str) -> None:
+def check_on_hub(model: str) -> dict[str, int]:
     """One quick request before downloading, so that an unreachable hub or a wrong id fails
-    in seconds with a clear reason instead of after the downloader's retries."""
+    in seconds with a clear reason instead of after the downloader's retries. The size of
+    each of the model's files by the name the cache stores it under (its ETag)."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     try:
-        HfApi().model_info(model, timeout=HUB_TIMEOUT)
+        info = HfApi().model_info(model, timeout=HUB_TIMEOUT, files_metadata=True)
     except GatedRepoError as error:
         raise ModelUnavailable(f"model {model} is gated: accept its licence and log in") \
             from error
     except RepositoryNotFoundError as error:
-        raise ModelUnavailable(f"no model {model} on the Hugging Face hub") from error
+        raise ModelUnavailable(f"no model {model} on {hub_name()}") from error
     except Exception as error:
         raise ModelUnavailable(
-            f"model {model} is not cached and the hub cannot be reached: {one_line(error)}") \
-            from error
+            f"model {model} is not cached and {hub_name()} cannot be reached: "
+            f"{one_line(error)}") from error
+    sizes = {}
+    for sibling in info.siblings or []:
+        if sibling.size is not None:
+            for name in (sibling.blob_id, sibling.lfs.sha256 if sibling.lfs else None):
+                if name:
+                    sizes[name] = sibling.size
+    return sizes
+
+
+def hub_name() -> str:
+    """The hub as messages name it: its address where HF_ENDPOINT points elsewhere."""
+    from huggingface_hub import constants
+
+    default = "https://huggingface.co"
+    endpoint = constants.ENDPOINT.rstrip("/")
+    return "the Hugging Face hub" + ("" if endpoint == default else f" at {endpoint}")
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """While a model loads, the hub's, diffusers' and transformers' own warnings are held
+    back (process-wide, for that while), and so are their progress bars off a terminal (in
+    a server's log, a pipe): this module's lines report progress, a failure's reason is one
+    line. On a terminal the bars show."""
+    from diffusers.utils import logging as diffusers_logging
+    from huggingface_hub import utils as hub_utils
+    from huggingface_hub.utils import logging as hub_logging
+    from transformers.utils import logging as transformers_logging
+
+    levels = [(library, library.get_verbosity())
+              for library in (hub_logging, diffusers_logging, transformers_logging)]
+    bars = [] if sys.stderr.isatty() else [
+        (library, library.is_progress_bar_enabled())
+        for library in (diffusers_logging, transformers_logging)]
+    hub_bars = not sys.stderr.isatty() and not hub_utils.are_progress_bars_disabled()
+    for library, _ in levels:
+        library.set_verbosity(logging.ERROR)
+    for library, _ in bars:
+        library.disable_progress_bar()
+    if hub_bars:
+        hub_utils.disable_progress_bars()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for library, level in levels:
+            library.set_verbosity(level)
+        for library, enabled in bars:
+            if enabled:
+                library.enable_progress_bar()
+        if hub_bars:
+            hub_utils.enable_progress_bars()
+
+
+class DownloadProgress:
+    """While a model downloads, a line every PROGRESS_EVERY seconds on what has arrived in
+    the hub's cache ("downloading org/name: 40% (12.0 of 30.1 MB)"), and one when done. The
+    total counts the files being fetched (the hub fetches several at once, so it is soon
+    the whole); their sizes come from the hub's file list (`sizes`, by ETag)."""
+
+    def __init__(self, model: str, sizes: dict[str, int]) -> None:
+        from huggingface_hub import constants
+
+        self.model = model
+        self.sizes = sizes
+        self.blobs = Path(constants.HF_HUB_CACHE) / ("models--" + model.replace("/", "--")) \
+            / "blobs"
+        self.before = {name for name in self._names() if not name.endswith(".incomplete")}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="model-download", daemon=True)
+        self._started = time.monotonic()
+        self._last: tuple[int, int] | None = None
+
+    def __enter__(self) -> DownloadProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        total = self.measure()[1]
+        if error is None and total:
+            log.info("downloaded %s: %s in %.1f s", self.model, megabytes(total),
+                     time.monotonic() - self._started)
+
+    def _names(self) -> list[str]:
+        try:
+            return [entry.name for entry in os.scandir(self.blobs)]
+        except OSError:
+            return []
+
+    def measure(self) -> tuple[int, int, bool]:
+        """Bytes arrived, bytes expected, and whether a file is still coming, over the files
+        not complete in the cache when the download began (a partial one resumes)."""
+        arrived: dict[str, int] = {}  # by ETag: <etag>, <etag>.incomplete, <etag>.<id>.incomplete
+        coming = False
+        for name in self._names():
+            if name in self.before:
+                continue
+            try:
+                size = (self.blobs / name).stat().st_size
+            except OSError:  # renamed meanwhile: counted at the next look
+                continue
+            coming = coming or name.endswith(".incomplete")
+            etag = name.split(".", 1)[0]
+            arrived[etag] = max(size, arrived.get(etag, 0))
+        done = sum(arrived.values())
+        total = sum(max(size, self.sizes.get(etag, size)) for etag, size in arrived.items())
+        return done, total, coming
+
+    def _run(self) -> None:
+        while not self._stop.wait(PROGRESS_EVERY):
+            done, total, coming = self.measure()
+            if total and (coming or (done, total) != self._last):
+                log.info("downloading %s: %d%% (%s)", self.model, 100 * done // total,
+                         f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+                self._last = (done, total)
+
+
+def megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"
 
 
 def use_sdpa(pipe: Any) -> None:

@@ -80,14 +80,20 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     return defaults | given
 
 
+# every SQLite connection's: FULL fsyncs the WAL at each commit, so that a commit (an
+# accepted activity, a posted status) survives a power loss too; NORMAL keeps commits across
+# a process crash but may lose the last ones to a power loss
+SQLITE_SYNCHRONOUS = "FULL"
+
+
 def _tune_sqlite(engine: AsyncEngine | sa.Engine) -> None:
     @event.listens_for(engine if isinstance(engine, sa.Engine) else engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # the driver must not open transactions itself: `on_begin` does (and savepoints work)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       "busy_timeout=5000"):
+        for pragma in ("journal_mode=WAL", f"synchronous={SQLITE_SYNCHRONOUS}",
+                       "foreign_keys=ON", "busy_timeout=5000"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

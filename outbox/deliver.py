@@ -110,15 +110,17 @@ async def publish(
 
 
 async def _store(session: AsyncSession, activity: dict[str, Any], sender_id: int) -> int:
-    """The row id of the stored activity (the first copy wins: ids are stable)."""
-    insert = _insert(session)
-    statement = (insert(OutboxActivity)
-                 .values(id=new_id(), uri=activity["id"], account_id=sender_id, body=activity,
-                         created_at=utcnow())
-                 .on_conflict_do_nothing(index_elements=["uri"]))
-    await session.exec(statement)  # type: ignore[call-overload]
-    query = select(OutboxActivity.id).where(OutboxActivity.uri == activity["id"])
-    return int((await session.exec(query)).one())
+    """The row id of the stored activity (the first copy wins: ids are stable). Storing it
+    again sets its `created_at` to now, which keeps `outbox.prune` from deleting it under the
+    jobs planned here: on PostgreSQL the update locks the row, and a prune's `DELETE` waiting
+    for that lock checks `created_at` again once it has it."""
+    insert = _insert(session)(OutboxActivity).values(
+        id=new_id(), uri=activity["id"], account_id=sender_id, body=activity,
+        created_at=utcnow())
+    statement = insert.on_conflict_do_update(
+        index_elements=["uri"], set_={"created_at": insert.excluded.created_at},
+    ).returning(OutboxActivity.id)
+    return int((await session.exec(statement)).scalar_one())  # type: ignore[call-overload]
 
 
 def _insert(session: AsyncSession) -> Callable[..., Any]:

@@ -18,8 +18,11 @@ needed while a delivery job names it (its body is what is sent), and, for the `C
 status still there, for good: its accepted inboxes are where the status's edits and its
 `Delete` go. Any other row goes once it is older than the retention (well past the retry
 horizon of about five days) and no job names it; publishing the same activity later stores
-it afresh and may reach an inbox a second time, which the other side ignores by its id
-(published again in the very moment its old row goes, its new jobs find it gone and die).
+it afresh and may reach an inbox a second time, which the other side ignores by its id.
+Publishing a stored activity again sets its `created_at` to now, and a row goes only while
+its `created_at` is past the retention too: one published again while a run looks at it
+stays (on PostgreSQL the publish locks the row, and the `DELETE` checks it again once the
+publish commits), so its new jobs never find it gone.
 Each batch is one transaction, so a run stopped halfway loses nothing: the next one goes on.
 """
 
@@ -123,12 +126,16 @@ async def prune_activities(target: Target, older_than: timedelta = RETENTION,
                     col(OutboxActivity.uri).in_(creates)))).all()
                 gone += await _unneeded(session, [(i, u) for i, u in found if i not in named])
             ids = sorted({i for i, _ in gone})
-            if ids:
+            if ids:  # not one published again since the run began (`outbox.deliver._store`)
+                ids = list((await session.exec(  # type: ignore[call-overload]
+                    sa.delete(OutboxActivity)
+                    .where(col(OutboxActivity.id).in_(ids),
+                           col(OutboxActivity.created_at) < cutoff)
+                    .returning(OutboxActivity.id)
+                    .execution_options(synchronize_session=False))).scalars())
+            if ids:  # gone with their activities already where foreign keys cascade
                 await session.exec(sa.delete(DeliveredInbox)  # type: ignore[call-overload]
                                    .where(col(DeliveredInbox.activity_id).in_(ids))
-                                   .execution_options(synchronize_session=False))
-                await session.exec(sa.delete(OutboxActivity)  # type: ignore[call-overload]
-                                   .where(col(OutboxActivity.id).in_(ids))
                                    .execution_options(synchronize_session=False))
             await session.commit()
         removed += len(ids)

@@ -45,7 +45,7 @@ async def test_sqlite_pragmas(tmp_path) -> None:
                 values[pragma] = (await connection.exec_driver_sql(f"PRAGMA {pragma}")).scalar()
     finally:
         await engine.dispose()
-    assert values == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
+    assert values == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1,  # FULL
                       "busy_timeout": 5000}
 
 

@@ -19,7 +19,7 @@ from fediverse.api.errors import unprocessable
 from fediverse.api.params import Params
 from fediverse.media.errors import MediaError
 from fediverse.media.processing import MAX_BYTES, decode
-from fediverse.media.storage import write_file
+from fediverse.media.storage import write_durably
 from models.ids import new_id
 from models.tables import Account
 from outbox import actions
@@ -155,11 +155,12 @@ def profile_image(data: bytes, size: tuple[int, int]) -> ProfileImage:
 def _store_images(media_dir: Path, account: Account, images: dict[str, ProfileImage]
                   ) -> dict[str, str]:
     """Write the images under the media directory; the paths to set on the account."""
-    paths = {}
+    paths, files = {}, {}
     for kind, image in images.items():
         relative = f"accounts/{kind}s/{account.id}/{new_id()}.{image.extension}"
-        write_file(media_dir, relative, image.data)
+        files[media_dir / relative] = image.data
         paths[f"{kind}_path"] = relative
+    write_durably(files)  # on disk before the account row names them
     return paths
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from fediverse.imaging.encode import Provenance, encode_image, format_for_path
 from fediverse.imaging.options import ImageOptions
 from fediverse.imaging.pipeline import get_pipeline
 from fediverse.imaging.request import check_prompts
+from fediverse.media.storage import write_durably
 
 SEED_LIMIT = 2**32  # random seeds fit the 32 bits other tools expect
 
@@ -61,16 +61,8 @@ def generate_to_file(*, model: str, device: str, prompt: str, out: Path,
                       steps=settings.steps, model=model, width=image.width,
                       height=image.height, guidance=settings.guidance,
                       sampler=pipeline.sampler)
-    write_atomically(out, encode_image(image, fmt, info))
+    write_durably({out: encode_image(image, fmt, info)})
     return GenerationInfo(seed=seed, steps=settings.steps, width=image.width,
                           height=image.height, model=model,
                           seconds=time.monotonic() - started, path=out,
                           guidance=settings.guidance, device=pipeline.device)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

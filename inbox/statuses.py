@@ -161,11 +161,32 @@ async def _add_tags(session: AsyncSession, status: Status, names: list[str]) -> 
             session.add(StatusTag(status_id=status.id, tag_id=tag.id))
 
 
-async def _media_snapshot(session: AsyncSession, status: Status) -> list[dict[str, Any]]:
-    rows = await session.exec(select(MediaAttachment).where(
-        MediaAttachment.status_id == status.id).order_by(MediaAttachment.position))
-    return [{"url": m.remote_url, "description": m.description, "blurhash": m.blurhash}
-            for m in rows]
+async def _media_of(session: AsyncSession, status: Status) -> list[MediaAttachment]:
+    return list((await session.exec(select(MediaAttachment).where(
+        MediaAttachment.status_id == status.id).order_by(MediaAttachment.position))).all())
+
+
+async def _replace_media(session: AsyncSession, status: Status, media: list[MediaFields],
+                         before: list[MediaAttachment]) -> None:
+    """An edit's attachments. One with the URL of an earlier one updates that row, so its id
+    stays (clients and past versions name it) and, when the edit omits them (Pixelfed's Update
+    does), its blurhash and size; the others are added, and those no longer listed go."""
+    known = {m.remote_url: m for m in before}
+    kept: set[int | None] = set()
+    for item, values in zip(media, media_values(status.id, status.account_id, media), strict=True):
+        was = known.get(item.remote_url)
+        if was is None or was.id in kept:
+            session.add(MediaAttachment(**values))
+            continue
+        kept.add(was.id)
+        values |= {"blurhash": item.blurhash or was.blurhash, "width": item.width or was.width,
+                   "height": item.height or was.height}
+        for name, value in values.items():
+            setattr(was, name, value)
+        session.add(was)
+    for gone in before:
+        if gone.id not in kept:
+            await session.delete(gone)
 
 
 def _is_newer(fields: NoteFields, status: Status) -> bool:
@@ -183,16 +204,18 @@ async def edit_status(
     fields = note_to_fields(obj, followers_url=author.followers_url)
     if not _is_newer(fields, status):
         return False
+    before = await _media_of(session, status)
     session.add(StatusEdit(
         status_id=status.id, content=status.content, spoiler_text=status.spoiler_text,
-        sensitive=status.sensitive, media=await _media_snapshot(session, status),
+        sensitive=status.sensitive,
+        media=[{"id": str(m.id), "url": m.remote_url, "description": m.description,
+                "blurhash": m.blurhash} for m in before],
         created_at=status.edited_at or status.created_at,
     ))
     status.content, status.spoiler_text = fields.content, fields.spoiler_text
     status.sensitive, status.language = fields.sensitive, fields.language
     status.poll, status.edited_at = fields.poll or status.poll, fields.updated
-    await session.exec(sa.delete(MediaAttachment).where(MediaAttachment.status_id == status.id))
-    add_media(session, status, fields.media)
+    await _replace_media(session, status, fields.media, before)
     await _add_tags(session, status, fields.hashtags)
     await _add_mentions(ctx, session, status, fields.mentions)
     session.add(status)

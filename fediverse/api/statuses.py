@@ -139,7 +139,8 @@ async def history(request: Request) -> Response:
             raise not_found()
         edits = await edits_of(session, status.id)
         related = await load_related(session, [status], None)
-        media_rows = await media_by_id(session, [int(m["id"]) for e in edits for m in e.media])
+        media_rows = await media_by_id(session, [int(m["id"]) for e in edits for m in e.media
+                                                 if m.get("id")])  # older remote edits kept none
         author = (await account_entities(session, st.urls, [related.accounts[status.account_id]]))[0]
     current = StatusEdit(status_id=status.id, content=status.content,
                          spoiler_text=status.spoiler_text, sensitive=status.sensitive)
@@ -157,7 +158,7 @@ async def history(request: Request) -> Response:
 def _past_media(edit: StatusEdit, rows: dict, urls: object) -> list[Entity]:  # type: ignore[type-arg]
     found = []
     for item in edit.media:
-        row = rows.get(int(item["id"]))
+        row = rows.get(int(item["id"])) if item.get("id") else None
         if row is not None:
             entity = media_entity(row, urls)  # type: ignore[arg-type]
             entity["description"] = item.get("description") or None

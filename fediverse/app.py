@@ -14,8 +14,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
@@ -23,6 +26,7 @@ from fediverse.api.errors import ApiError, handle_api_error
 from fediverse.api.ratelimit import RateLimitMiddleware
 from fediverse.route_index import IndexedRouter
 from fediverse.routes import wellknown
+from fediverse.routes.common import json_response
 from fediverse.settings import Settings
 from fediverse.state import AppState
 
@@ -69,6 +73,12 @@ class LazyRoutes:
         return self._router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"]
+                                        or b"%00" in scope.get("query_string", b"")):
+            # no name or parameter holds a NUL, and PostgreSQL refuses one in a query
+            await json_response({"error": "NUL characters are not allowed"}, status=400)(
+                scope, receive, send)
+            return
         router = self._router or await self.load()
         await router(scope, receive, send)
 
@@ -77,6 +87,18 @@ async def warm_up(lazy: LazyRoutes, state: AppState) -> None:
     """Import and build now what the first requests and the workers would."""
     await lazy.load()
     state.warm()
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, wrong method, a malformed form): the client
+    API and OAuth answer them as Mastodon does, `{"error": "..."}`; other paths as before."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    if request.url.path.startswith(("/api/", "/oauth/")):
+        return json_response({"error": exc.detail}, status=exc.status_code, headers=exc.headers)
+    return Response(exc.detail, status_code=exc.status_code, headers=exc.headers,
+                    media_type="text/plain")
 
 
 def create_app(
@@ -137,6 +159,7 @@ def create_app(
         Middleware(RateLimitMiddleware),
     ]
     app = Starlette(routes=eager_routes(), lifespan=lifespan, middleware=middleware,
-                    exception_handlers={ApiError: handle_api_error})
+                    exception_handlers={ApiError: handle_api_error,
+                                        HTTPException: handle_http_error})
     app.router.default = lazy
     return app

@@ -17,6 +17,7 @@ MAX_JSON = 1_000_000
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no", ""}
 _CURSORS = frozenset({"max_id", "min_id", "since_id"})
+_ID_RANGE = (-(2**63), 2**63 - 1)  # what a database id column holds
 
 
 class Params:
@@ -113,6 +114,10 @@ async def params(request: Request) -> Params:
         elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form(max_files=8, max_fields=1000)
             items.extend(form.multi_items())
+    for name, value in items:  # no text holds one, and PostgreSQL refuses to store it
+        if any("\x00" in v for v in (value if isinstance(value, list) else [value])
+               if isinstance(v, str)):
+            raise unprocessable(f"Validation failed: {name} contains a NUL character")
     return Params(items)
 
 
@@ -128,11 +133,17 @@ def page_of(p: Params, *, default: int = 20, maximum: int = 40) -> Page:
     """Mastodon's pagination parameters; ids are strings of integers."""
     limit = p.integer("limit", default) or default
     return Page(
-        max_id=p.integer("max_id"),
-        since_id=p.integer("since_id"),
-        min_id=p.integer("min_id"),
+        max_id=_cursor(p, "max_id"),
+        since_id=_cursor(p, "since_id"),
+        min_id=_cursor(p, "min_id"),
         limit=max(1, min(limit, maximum)),
     )
+
+
+def _cursor(p: Params, name: str) -> int | None:
+    """An id cursor, held to the range ids have (further out it pages the same)."""
+    value = p.integer(name)
+    return None if value is None else min(max(value, _ID_RANGE[0]), _ID_RANGE[1])
 
 
 def link_header(request: Request, ids: Sequence[int], page: Page) -> dict[str, str]:

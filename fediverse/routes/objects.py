@@ -17,6 +17,7 @@ from models.collections import local_status, media_of, public_replies_page, publ
 from models.tables import Account, Status
 
 PAGE_SIZE = 20
+ID_MAX = 2**63 - 1  # larger ids name nothing (and a database refuses them as parameters)
 _VARY = {"Vary": "Accept"}
 
 
@@ -24,6 +25,8 @@ async def _visible(request: Request, *, ap: bool) -> tuple[Status, Account] | Re
     """The status named by the path and its author, if this requester may see it."""
     fv = state(request)
     viewer = await viewer_of(request) if ap else Viewer()
+    if request.path_params["id"] > ID_MAX:
+        return error(404, "not found")
     async with fv.sessions() as session:
         found = await local_status(session, request.path_params["username"], request.path_params["id"])
         if found is None:
@@ -89,6 +92,8 @@ async def replies(request: Request) -> Response:
         min_id = int(request.query_params["min_id"]) if "min_id" in request.query_params else None
     except ValueError:
         return error(400, "min_id must be an integer")
+    if min_id is not None:  # further out it pages the same
+        min_id = max(min(min_id, ID_MAX), -ID_MAX - 1)
     url = found[0].uri + "/replies"
     async with state(request).sessions() as session:
         rows = await public_replies_page(session, found[0].id, limit=PAGE_SIZE, min_id=min_id)

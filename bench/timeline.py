@@ -23,6 +23,9 @@ the server's own time for one request.
   of a status row and `COMMIT` through the app's writer session: what any write pays.
 
     python bench/timeline.py [--database sqlite|postgresql|both] [--requests 2000]
+
+`--profile N` measures nothing: it seeds, then prints cProfile's top functions over N warm
+home requests (to stderr), for each database.
 """
 
 from __future__ import annotations
@@ -273,8 +276,23 @@ async def timed(call: Any, count: int) -> Timings:
     return times, cpu
 
 
+async def profile(get_home: Any, count: int) -> None:
+    """cProfile over `count` warm home requests, the top functions to stderr."""
+    import cProfile
+    import pstats
+
+    await timed(get_home, 200)  # warm-up
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await timed(get_home, count)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(35)
+    stats.sort_stats("cumulative").print_stats(45)
+
+
 async def measure(url: str, data_dir: Path, token: str, requests: int,
-                  posts: int) -> dict[str, Any]:
+                  posts: int, profiled: int = 0) -> dict[str, Any]:
     settings = Settings(domain="bench.localhost", data_dir=data_dir, database_url=url,
                         image_model="tiny", device="cpu", insecure_http=True)
     app = create_app(settings, run_workers=False)
@@ -309,6 +327,9 @@ async def measure(url: str, data_dir: Path, token: str, requests: int,
                  "with_media": sum(1 for s in page if s["media_attachments"]),
                  "favourited": sum(1 for s in page if s["favourited"]),
                  "statuses_count": page[0]["account"]["statuses_count"]}
+        if profiled:
+            await profile(get_home, profiled)
+            return {}
         await timed(get_home, 200)  # warm-up
         await timed(get_floor, 200)
         results: dict[str, Any] = {"page": shape}
@@ -370,7 +391,8 @@ async def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             token = await seed(url, args.statuses, args.follows)
             print(f"{backend}: seeded in {time.perf_counter() - started:.1f} s",
                   file=sys.stderr)
-            return await measure(url, data_dir, token, args.requests, args.posts)
+            return await measure(url, data_dir, token, args.requests, args.posts,
+                                 args.profile)
         finally:
             await drop(backend)
 
@@ -382,11 +404,15 @@ def main() -> None:
     parser.add_argument("--follows", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--posts", type=int, default=300)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="only profile N home requests (cProfile, to stderr)")
     args = parser.parse_args()
     print(machine(), f"load average {os.getloadavg()[0]:.2f}")
     backends = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     for backend in backends:
         result = asyncio.run(run(backend, args))
+        if args.profile:
+            continue
         print(f"\n{backend}: page {result['page']}")
         print(f"{'':11} {'median':>9} {'p99':>9} {'mean':>9} {'CPU median':>11}")
         for name in ("home", "floor", "create", "write floor"):

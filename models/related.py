@@ -9,7 +9,7 @@ database triggers keep them (migration 0008).
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.reads import read_in
+from models.reads import converter, fetch, raw_driver, read_in
 from models.tables import (
     Account,
     Bookmark,
@@ -80,6 +80,22 @@ class Related:
     mentions: dict[int, list[Row]] = field(default_factory=dict)  # accounts
     tags: dict[int, list[Row]] = field(default_factory=dict)
     viewer: ViewerState | None = None
+    # set by `load_raw_page` where the rows are the driver's raw ones: makes `processed`
+    convert: Callable[[Related], Related] | None = None
+    _processed: Related | None = None
+
+    @property
+    def raw(self) -> bool:
+        """Whether the rows are as the driver gave them (compare them, do not render them)."""
+        return self.convert is not None
+
+    def processed(self) -> Related:
+        """These rows as SQLAlchemy gives them (converted once), for rendering."""
+        if self.convert is None:
+            return self
+        if self._processed is None:
+            self._processed = self.convert(self)
+        return self._processed
 
 
 def _in(column: Any, ids: Iterable[int]) -> sa.ColumnElement[bool]:
@@ -152,8 +168,10 @@ def _edges(signed_in: bool, dialect: str) -> sa.CompoundSelect:
 MEDIA_COLUMNS = [_MEDIA.c[name] for name in (
     "id", "status_id", "position", "type", "file_path", "thumbnail_path", "remote_url",
     "description", "blurhash", "width", "height", "focus_x", "focus_y", "state", "meta")]
+STATUS_COLUMNS = list(_STATUSES.c)
 MediaRow = namedtuple("MediaRow", [c.name for c in MEDIA_COLUMNS])  # type: ignore[misc]
 AccountRow = namedtuple("AccountRow", [c.name for c in ACCOUNT_COLUMNS])  # type: ignore[misc]
+StatusRow = namedtuple("StatusRow", [c.name for c in STATUS_COLUMNS])  # type: ignore[misc]
 _EDGE_WIDTH = 5
 
 
@@ -179,6 +197,7 @@ def _merged(signed_in: bool, dialect: str) -> sa.CompoundSelect:
 class _Statements(NamedTuple):
     fresh: sa.Select  # type: ignore[type-arg]
     media: sa.Select  # type: ignore[type-arg]
+    media_columns: sa.Select  # type: ignore[type-arg]
     accounts: sa.Select  # type: ignore[type-arg]
     edges: sa.CompoundSelect
     edges_signed_in: sa.CompoundSelect
@@ -192,6 +211,8 @@ def _statements(dialect: str) -> _Statements:
         fresh=sa.select(_STATUSES).where(_among(_STATUSES.c.id, dialect)),
         media=sa.select(_MEDIA).where(_among(_MEDIA.c.status_id, dialect)).order_by(
             _MEDIA.c.position, _MEDIA.c.id),
+        media_columns=sa.select(*MEDIA_COLUMNS).where(_among(_MEDIA.c.status_id, dialect))
+        .order_by(_MEDIA.c.position, _MEDIA.c.id),
         accounts=sa.select(*ACCOUNT_COLUMNS).where(_among(_ACCOUNTS.c.id, dialect)),
         edges=_edges(False, dialect), edges_signed_in=_edges(True, dialect),
         merged=_merged(False, dialect), merged_signed_in=_merged(True, dialect))
@@ -221,32 +242,51 @@ def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | Non
     ids = sorted(related.statuses)
     if not ids:
         return related
-    viewer = ViewerState(viewer_id) if viewer_id is not None else None
-    related.viewer = viewer
-    mentioned: list[tuple[int, int, int]] = []  # (order, status id, account id)
-    tags: list[tuple[int, int, Row]] = []
+    related.viewer = ViewerState(viewer_id) if viewer_id is not None else None
     media: dict[int, list[Row]] = defaultdict(list)
     page_ids = _ids(dialect, ids)
     authors = {s.account_id for s in related.statuses.values()}
     if dialect in MERGED:
         rows = conn.execute(q.merged if viewer_id is None else q.merged_signed_in, {
             "ids": page_ids, "viewer": viewer_id, "authors": _ids(dialect, authors)}).all()
-        edges = [row[:_EDGE_WIDTH] for row in rows if row[0] not in _NOT_EDGES]
-        media_at, account_at = _EDGE_WIDTH, _EDGE_WIDTH + len(MEDIA_COLUMNS)
-        for row in rows:
-            if row[0] == "media":
-                media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
-            elif row[0] == "account":
-                account = AccountRow._make(row[account_at:])
-                related.accounts[account.id] = account
-        for found in media.values():
-            found.sort(key=lambda m: (m.position, m.id))
+        edges = _split_merged(rows, related, media)
     else:
         for row in conn.execute(q.media, {"ids": page_ids}).all():
             media[row.status_id].append(row)
         edges = conn.execute(q.edges if viewer_id is None else q.edges_signed_in,
                              {"ids": page_ids, "viewer": viewer_id}).all()
     related.media = media
+    mentioned = _apply_edges(related, edges)
+    if dialect not in MERGED:
+        wanted = authors | {m[2] for m in mentioned}
+        rows = conn.execute(q.accounts, {"ids": _ids(dialect, wanted)}).all()
+        related.accounts = {row.id: row for row in rows}
+    _attach_mentions(related, mentioned)
+    return related
+
+
+def _split_merged(rows: Sequence[Any], related: Related, media: dict[int, list[Row]]
+                  ) -> list[Any]:
+    """The rows of `_merged`: media into `media`, accounts into `related`; the edges."""
+    edges = [row[:_EDGE_WIDTH] for row in rows if row[0] not in _NOT_EDGES]
+    media_at, account_at = _EDGE_WIDTH, _EDGE_WIDTH + len(MEDIA_COLUMNS)
+    for row in rows:
+        if row[0] == "media":
+            media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
+        elif row[0] == "account":
+            account = AccountRow._make(row[account_at:])
+            related.accounts[account.id] = account
+    for found in media.values():
+        found.sort(key=lambda m: (m.position, m.id))
+    return edges
+
+
+def _apply_edges(related: Related, edges: Iterable[Sequence[Any]]) -> list[tuple[int, int, int]]:
+    """Tags and the viewer's marks from `_edges` rows into `related`; the mentions as
+    (order, status id, account id), sorted."""
+    mentioned: list[tuple[int, int, int]] = []
+    tags: list[tuple[int, int, Row]] = []
+    viewer = related.viewer
     for kind, status_id, ref, name, order in edges:
         if kind == "mention":
             mentioned.append((order, status_id, ref))
@@ -256,14 +296,75 @@ def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | Non
             getattr(viewer, kind).add(status_id)
     for _, status_id, tag in sorted(tags, key=lambda t: t[0]):
         related.tags.setdefault(status_id, []).append(tag)
-    if dialect not in MERGED:
-        wanted = authors | {m[2] for m in mentioned}
-        rows = conn.execute(q.accounts, {"ids": _ids(dialect, wanted)}).all()
-        related.accounts = {row.id: row for row in rows}
-    for _, status_id, account_id in sorted(mentioned):
+    return sorted(mentioned)
+
+
+def _attach_mentions(related: Related, mentioned: list[tuple[int, int, int]]) -> None:
+    for _, status_id, account_id in mentioned:
         if account_id in related.accounts:
             related.mentions.setdefault(status_id, []).append(related.accounts[account_id])
+
+
+def status_rows(conn: sa.Connection, rows: list[Any]) -> list[Any]:
+    """Rows of the statuses table from `models.reads.fetch`, with attributes."""
+    return [StatusRow._make(r) for r in rows] if raw_driver(conn) else rows
+
+
+def load_raw_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | None = None
+                  ) -> Related:
+    """`load_page` for rows of the statuses table from `models.reads.fetch` (`status_rows`),
+    its queries through `fetch` too: on pysqlite the rows are raw (`Related.raw`: its
+    `processed` converts them). Drivers `fetch` does not serve: just `load_page`."""
+    if not raw_driver(conn):
+        return load_page(conn, statuses, viewer_id)
+    dialect = conn.dialect.name
+    q = _statements(dialect)
+    related = Related(statuses={s.id: s for s in statuses},
+                      convert=_converter(conn) if dialect == "sqlite" else None)
+    wanted = {s.reblog_of_id for s in statuses if s.reblog_of_id} - related.statuses.keys()
+    if wanted:
+        for row in fetch(conn, q.fresh, {"ids": _ids(dialect, wanted)}):
+            related.statuses[row[0]] = StatusRow._make(row)
+    if not related.statuses:
+        return related
+    related.viewer = ViewerState(viewer_id) if viewer_id is not None else None
+    page_ids = _ids(dialect, related.statuses)
+    authors = {s.account_id for s in related.statuses.values()}
+    media: dict[int, list[Row]] = defaultdict(list)
+    related.media = media
+    if dialect in MERGED:
+        rows = fetch(conn, q.merged if viewer_id is None else q.merged_signed_in, {
+            "ids": page_ids, "viewer": viewer_id, "authors": _ids(dialect, authors)})
+        mentioned = _apply_edges(related, _split_merged(rows, related, media))
+    else:
+        for row in fetch(conn, q.media_columns, {"ids": page_ids}):
+            media[row[1]].append(MediaRow._make(row))
+        mentioned = _apply_edges(related, fetch(
+            conn, q.edges if viewer_id is None else q.edges_signed_in,
+            {"ids": page_ids, "viewer": viewer_id}))
+        wanted = authors | {m[2] for m in mentioned}
+        related.accounts = {row[0]: AccountRow._make(row) for row in fetch(
+            conn, q.accounts, {"ids": _ids(dialect, wanted)})}
+    _attach_mentions(related, mentioned)
     return related
+
+
+def _converter(conn: sa.Connection) -> Callable[[Related], Related]:
+    """From a raw `Related` to one of processed rows (the same rows, as SQLAlchemy gives)."""
+    status = converter(conn, STATUS_COLUMNS, StatusRow._make)
+    account = converter(conn, ACCOUNT_COLUMNS, AccountRow._make)
+    medium = converter(conn, MEDIA_COLUMNS, MediaRow._make)
+
+    def convert(raw: Related) -> Related:
+        accounts = {i: account(a) for i, a in raw.accounts.items()}
+        return Related(accounts=accounts,
+                       statuses={i: status(s) for i, s in raw.statuses.items()},
+                       media={i: [medium(m) for m in found] for i, found in raw.media.items()},
+                       mentions={i: [accounts[a.id] for a in found]
+                                 for i, found in raw.mentions.items()},
+                       tags=raw.tags, viewer=raw.viewer)
+
+    return convert
 
 
 async def load_related(session: AsyncSession, statuses: Sequence[Row],

@@ -200,7 +200,7 @@ def status_entity(status: Row, related: Related, urls: Urls,
     entities between the statuses of a page.
 
     The viewer's flags (`favourited`, …) are present only when `related.viewer` is set (and
-    `flags`)."""
+    `flags`, for the boosted status as well)."""
     status = related.statuses.get(status.id, status)
     rendered = {} if rendered is None else rendered
     boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
@@ -226,7 +226,8 @@ def status_entity(status: Row, related: Related, urls: Urls,
         "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
         "in_reply_to_account_id": (str(status.in_reply_to_account_id)
                                    if status.in_reply_to_account_id else None),
-        "reblog": status_entity(boosted, related, urls, rendered) if boosted is not None else None,
+        "reblog": (status_entity(boosted, related, urls, rendered, flags=flags)
+                   if boosted is not None else None),
         "poll": poll_entity(status),
         "card": None,
         "language": status.language,
@@ -327,71 +328,108 @@ async def notification_entities(session: AsyncSession, urls: Urls,
 
 # ---- a page as JSON, reusing what earlier pages rendered ----
 # A status's entity, without the viewer's flags, is kept as JSON bytes with the values it
-# was made from (its row, its author's, its media, mentions and tags: all read afresh with
-# each page). It is reused only while those values are the same, so a cached copy is never
-# stale, whichever process changed the rows. Boosts and polls (whose `expired` moves with
-# the clock) are rendered each time.
-_RENDERED: dict[tuple[str, int], tuple[tuple[Any, ...], bytes]] = {}
+# was made from (its row, its author's, its media, mentions and tags, and for a boost the
+# boosted status's: all read afresh with each page). It is reused only while those values
+# are the same, so a cached copy is never stale, whichever process changed the rows. The
+# values are compared as read (on SQLite, the driver's raw rows: `models.related.Related.raw`)
+# and converted only to render a status afresh. Statuses with a poll (whose `expired` moves
+# with the clock) are rendered each time.
+# Cached: (version, parts): the entity's JSON cut where the viewer's flags go (before the
+# boosted status's closing brace, then before the entity's own).
+_RENDERED: dict[tuple[str, int], tuple[tuple[Any, ...], tuple[bytes, ...]]] = {}
 RENDERED_MAX = 5_000  # statuses kept (a few pages for each of some hundred readers)
-_FLAGS = {(f, r, b, p): orjson.dumps({"favourited": f, "reblogged": r, "muted": False,
-                                   "bookmarked": b, "pinned": p})[1:]
+_FLAGS = {(f, r, b, p): b"," + orjson.dumps({"favourited": f, "reblogged": r, "muted": False,
+                                          "bookmarked": b, "pinned": p})[1:]
           for f in (False, True) for r in (False, True) for b in (False, True)
           for p in (False, True)}
+_NO_POLL = (None, "null")  # a status without a poll: as processed, or SQLite's raw JSON
+_REBLOG = b'"reblog":null'
 
 
-_ROWS = (sa.Row, tuple)  # rows read afresh (not ORM objects, which may be stale)
+def _as_tuple(row: Any) -> tuple[Any, ...]:
+    return row if isinstance(row, tuple) else tuple(row)
 
 
 def _version(status: Row, related: Related) -> tuple[Any, ...] | None:
     """What `status`'s viewer-independent entity is made of; None: not to be cached."""
     author = related.accounts.get(status.account_id)
-    if (status.reblog_of_id or status.poll or author is None
+    if (status.poll not in _NO_POLL or author is None
             or not isinstance(status, _ROWS) or not isinstance(author, _ROWS)):
         return None
+    boosted: tuple[Any, ...] | None = None
+    if status.reblog_of_id:
+        found = related.statuses.get(status.reblog_of_id)
+        if found is None or found.reblog_of_id:
+            return None
+        boosted = _version(found, related)
+        if boosted is None:
+            return None
     sid = status.id
     media, mentioned = related.media.get(sid), related.mentions.get(sid)
-    return (tuple(status), tuple(author), tuple(map(tuple, media)) if media else (),
-            tuple(map(tuple, mentioned)) if mentioned else (), tuple(related.tags.get(sid, ())))
+    # rows compare by value (namedtuples and SQLAlchemy's rows alike)
+    return (_as_tuple(status), _as_tuple(author), tuple(media) if media else (),
+            tuple(mentioned) if mentioned else (), tuple(related.tags.get(sid, ())), boosted)
+
+
+def _render(status: Row, related: Related, urls: Urls, rendered: dict[int, Entity]
+            ) -> tuple[bytes, ...]:
+    """`status`'s entity without flags, as `_RENDERED`'s parts."""
+    fresh = related.processed()
+    entity = status_entity(fresh.statuses.get(status.id, status), fresh, urls, rendered,
+                           flags=False)
+    inner = entity["reblog"]
+    if inner is None:
+        return (orjson.dumps(entity)[:-1],)
+    entity["reblog"] = None
+    head, found, tail = orjson.dumps(entity).rpartition(_REBLOG)  # the last: its own key
+    assert found
+    return head + b'"reblog":' + orjson.dumps(inner)[:-1], tail[:-1]
+
+
+_ROWS = (sa.Row, tuple)  # rows read afresh (not ORM objects, which may be stale)
+
+
+def _flags(status_id: int, related: Related) -> bytes:
+    viewer = related.viewer
+    if viewer is None:
+        return b"}"
+    return _FLAGS[(status_id in viewer.favourited, status_id in viewer.reblogged,
+                   status_id in viewer.bookmarked, status_id in viewer.pinned)]
 
 
 def _cached_json(status: Row, related: Related, urls: Urls, rendered: dict[int, Entity]
                  ) -> bytes:
-    """`status`'s entity as JSON, its viewer flags last."""
+    """`status`'s entity as JSON, the viewer's flags last (the boosted status's too)."""
     version = _version(status, related)
     key = (urls.base, status.id)
     found = _RENDERED.get(key) if version is not None else None
     if found is not None and found[0] == version:
-        body = found[1]
+        parts = found[1]
     else:
-        entity = status_entity(status, related, urls, rendered, flags=False)
-        body = orjson.dumps(entity)
+        parts = _render(status, related, urls, rendered)
         if version is None:
             _RENDERED.pop(key, None)
         else:
             if len(_RENDERED) >= RENDERED_MAX:
                 del _RENDERED[next(iter(_RENDERED))]  # the oldest
-            _RENDERED[key] = (version, body)
-    viewer = related.viewer
-    if viewer is None:
-        return body
-    sid = status.id
-    flags = (sid in viewer.favourited, sid in viewer.reblogged, sid in viewer.bookmarked,
-             sid in viewer.pinned)
-    return body[:-1] + b"," + _FLAGS[flags]
+            _RENDERED[key] = (version, parts)
+    if len(parts) == 1:
+        return parts[0] + _flags(status.id, related)
+    return (parts[0] + _flags(status.reblog_of_id, related) + parts[1]
+            + _flags(status.id, related))
 
 
 def page_json(statuses: Sequence[Row], related: Related, urls: Urls) -> bytes:
-    """`page_entities(statuses, related, urls)` as a JSON array."""
+    """`page_entities(statuses, related, urls)` as a JSON array (`related` may hold raw rows:
+    `models.related.load_raw_page`)."""
     rendered: dict[int, Entity] = {}
     parts = []
+    accounts = related.accounts
     for listed in statuses:
         status = related.statuses.get(listed.id, listed)
         boosted = related.statuses.get(status.reblog_of_id) if status.reblog_of_id else None
-        if status.account_id not in related.accounts or (
-                boosted is not None and boosted.account_id not in related.accounts):
+        if status.account_id not in accounts or (
+                boosted is not None and boosted.account_id not in accounts):
             continue  # its author went (with their statuses) while the page was read
-        if status.reblog_of_id:
-            parts.append(orjson.dumps(status_entity(status, related, urls, rendered)))
-        else:
-            parts.append(_cached_json(status, related, urls, rendered))
+        parts.append(_cached_json(status, related, urls, rendered))
     return b"[" + b",".join(parts) + b"]"

@@ -18,7 +18,7 @@ from fediverse.api.statuses import reader
 from fediverse.routes.common import json_response, state
 from models import timelines
 from models.reads import read
-from models.related import Related, load_page
+from models.related import Related, load_raw_page
 from models.status_queries import Window
 from models.tables import Status
 
@@ -48,11 +48,15 @@ async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | N
     with the viewer's filters of `context` applied (`fediverse.api.filtering`)."""
     def work(conn: sa.Connection) -> tuple[list[Any], Related, tuple[Any, ...]]:
         found = rows(conn)
-        return found, load_page(conn, found, viewer_id), viewer_filters(conn, viewer_id)
+        return found, load_raw_page(conn, found, viewer_id), viewer_filters(conn, viewer_id)
 
     st = state(request)
     statuses, related, filters = await read(st.engine, work, generic_plans=generic_plans)
-    body = filters and filtered_page_json(statuses, related, st.urls, filters, context, viewer_id)
+    body = None
+    if filters:  # rendered afresh from processed rows (the rows may be the driver's raw ones)
+        fresh = related.processed()
+        body = filtered_page_json([fresh.statuses.get(s.id, s) for s in statuses], fresh,
+                                  st.urls, filters, context, viewer_id)
     return Response(body or page_json(statuses, related, st.urls), media_type="application/json",
                     headers=link_header(request, [s.id for s in statuses], page))
 

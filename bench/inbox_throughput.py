@@ -13,7 +13,10 @@ Applied/s: activities over the time from the first request sent until every stat
 Instance CPU per activity: CPU time of this process (the instance, every thread, and the
 small origin server) from the first request until every status exists, over the
 activities (the load generator is not counted); with `--worker-process`, plus the CPU time
-of the worker process.
+of the worker process. It is also given by thread ("loop": the event loop; the SQLite
+writer and reader threads; aiosqlite's), and `--profile FILE` writes a cProfile of every
+thread (thread CPU time; several times slower). On SQLite the bench counts statuses on a
+plain sqlite3 connection of its own, so its polling costs next to nothing.
 
 `--worker-process`: the inbox is applied by `fediverse worker --queue inbox`, a process of its
 own beside the serving one (which then runs no worker), on the same database, as an instance
@@ -32,12 +35,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import os
 import pickle
+import pstats
+import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -163,6 +171,47 @@ async def generate(path: str, port: int, connections: int) -> dict[str, Any]:
 
 # ---- the measurement ----
 
+def thread_cpu() -> Counter[str]:
+    """CPU seconds each group of this process's threads has used so far (threads of one
+    pool summed; "loop" is the main thread, which runs the event loop)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    names[threading.main_thread().native_id] = "loop"
+    tick = os.sysconf("SC_CLK_TCK")
+    used: Counter[str] = Counter()
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            name = re.sub(r"[_-]?\d+", "", names.get(int(task.name), "other"))
+            name = "aiosqlite" if "_connection_worker_thread" in name else name
+            used[name] += (int(fields[11]) + int(fields[12])) / tick
+            used["system (all threads)"] += int(fields[12]) / tick
+    return used
+
+
+class Profiles:
+    """cProfile (thread CPU time) in the main thread from `start_main`, and in every thread
+    started after `__init__` (from its start: their warm-up is included)."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+
+        def hook(*_: Any) -> None:
+            profile = cProfile.Profile(time.thread_time)
+            self.profiles.append(profile)
+            profile.enable()
+
+        threading.setprofile(hook)
+
+    def start_main(self) -> None:
+        threading.setprofile(None)  # threads started from now on are not profiled
+        profile = cProfile.Profile(time.thread_time)
+        self.profiles.append(profile)
+        profile.enable()
+
+    def dump(self, path: str) -> None:
+        stats = pstats.Stats(*self.profiles)
+        stats.dump_stats(path)
+
 @contextlib.asynccontextmanager
 async def origin_server(actors: int) -> AsyncIterator[Origin]:
     keys = [generate_rsa_keypair(2048) for _ in range(actors)]
@@ -179,8 +228,24 @@ async def _count(instance: Instance, query: Any) -> int:
 
 async def remote_statuses(instance: Instance) -> int:
     from models.tables import Status
+    if (plain := _plain_sqlite(instance)) is not None:
+        return int(plain.execute("SELECT count(*) FROM statuses WHERE local = 0").fetchone()[0])
     return await _count(instance, select(sa.func.count()).select_from(Status)
                         .where(Status.local == sa.false()))
+
+
+def _plain_sqlite(instance: Instance) -> sqlite3.Connection | None:
+    """A plain sqlite3 connection to the instance's SQLite file (None on PostgreSQL): the
+    bench polls the status count every 20 ms, and through the instance's ORM sessions each
+    poll cost about a millisecond of the CPU the bench reports as the instance's."""
+    url = instance.settings.database_url
+    if not url.startswith("sqlite:///"):
+        return None
+    plain = getattr(instance, "plain_sqlite", None)
+    if plain is None:
+        plain = instance.plain_sqlite = sqlite3.connect(  # type: ignore[attr-defined]
+            url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    return plain
 
 
 async def unfinished_jobs(instance: Instance) -> int:
@@ -255,6 +320,10 @@ async def measure(instance: Instance, origin: Origin, count: int, actors: int,
     before = await remote_statuses(instance)
     worker_pid = getattr(instance, "worker_pid", None)
     worker_before = await _worker_cpu(worker_pid) if worker_pid else 0.0
+    profiles = getattr(instance, "profiles", None)
+    if profiles is not None:
+        profiles.start_main()
+    threads_before = thread_cpu()
     cpu_before = time.process_time()
     sent = asyncio.create_task(_send_all(instance, requests, connections))
 
@@ -264,13 +333,20 @@ async def measure(instance: Instance, origin: Origin, count: int, actors: int,
     applied_at = await until(kept, count, timeout=600)
     worker_cpu = await _worker_cpu(worker_pid) - worker_before if worker_pid else 0.0
     cpu = time.process_time() - cpu_before + worker_cpu
+    threads = thread_cpu()
+    threads.subtract(threads_before)
+    if profiles is not None:
+        profiles.dump(instance.profile_path)  # type: ignore[attr-defined]
     report = await sent
+    if (plain := _plain_sqlite(instance)) is not None:
+        plain.close()
     accepted = report["statuses"].get("202", 0)
     return {"activities": count, "connections": connections, "statuses": report["statuses"],
             "accept_seconds": report["last_accept"] - report["start"],
             "apply_seconds": applied_at - report["start"],
             "accepted": accepted, "signing_seconds": signing, "cpu_seconds": cpu,
-            "worker_cpu_seconds": worker_cpu}
+            "worker_cpu_seconds": worker_cpu,
+            "thread_cpu_seconds": {k: round(v, 2) for k, v in threads.items() if v > 0}}
 
 
 @contextlib.asynccontextmanager
@@ -340,7 +416,9 @@ async def naive_run(args: argparse.Namespace, origin: Origin, root: Path) -> dic
 async def fast_run(args: argparse.Namespace, origin: Origin, root: Path) -> dict[str, Any]:
     """Concurrent senders; the inbox worker as `fediverse serve` runs it (batches)."""
     url = await _database(args, root / "fast")
+    profiles = Profiles() if args.profile else None
     async with running_instance(root / "fast", url, run_workers=False) as instance:
+        instance.profiles, instance.profile_path = profiles, args.profile  # type: ignore[attr-defined]
         if args.worker_process:
             worker = worker_process(instance)
         else:
@@ -378,7 +456,10 @@ def describe(name: str, result: dict[str, Any]) -> str:
             f"instance CPU {result['cpu_seconds'] / count * 1000:.2f} ms per activity"
             + (f" (worker process {result['worker_cpu_seconds'] / count * 1000:.2f} ms)"
                if result["worker_cpu_seconds"] else "") + "; "
-            f"answers {result['statuses']}")
+            f"answers {result['statuses']}\n"
+            f"        CPU ms per activity by thread: "
+            + ", ".join(f"{name} {seconds / count * 1000:.2f}"
+                        for name, seconds in sorted(result["thread_cpu_seconds"].items())))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -406,6 +487,9 @@ def main() -> None:
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL URL; a fresh database is created beside it")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="fast path: write a cProfile of the instance (thread CPU time, "
+                             "every thread) to FILE (slows it down several times)")
     parser.add_argument("--generate", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -47,7 +47,15 @@ from inbox.statuses import media_values, notified, status_values
 from models.generation_jobs import ATTEMPTS, MENTION
 from models.generation_jobs import QUEUE as GENERATE
 from models.ids import new_id
-from models.queue import BatchHandler, Finish, complete_rows, enqueue_rows, run_read, run_write
+from models.queue import (
+    BatchHandler,
+    Finish,
+    complete_rows,
+    enqueue_rows,
+    insert_rows,
+    run_read,
+    run_write,
+)
 from models.tables import (
     Account,
     Follow,
@@ -329,8 +337,7 @@ def _store_plan(connection: sa.Connection, plan: _Plan, origin: str | None
     tables = [(Status, [values for values, _ in plan.kept]), *plan.rows.items(),
               (StatusTag, tags)]
     for table, values_list in tables:
-        for start in range(0, len(values_list), _ROWS):
-            connection.execute(sa.insert(table), values_list[start:start + _ROWS])
+        insert_rows(connection, table.__table__, values_list, chunk=_ROWS)
     if plan.answers:  # as `models.generation_jobs.enqueue_generator_mentions`
         enqueue_rows(connection, GENERATE, MENTION, plan.answers, max_attempts=ATTEMPTS)
     for worker, jobs in _by_worker(plan.done).items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -35,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.db import sqlite_sync_reader, sqlite_sync_writer
 from models.ids import new_id
 from models.tables import Job
-from models.types import utcnow
+from models.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +161,77 @@ def enqueue_rows(
     rows = [{"id": new_id(), "queue": queue, "kind": kind, "payload": payload, "state": "queued",
              "attempts": 0, "max_attempts": max_attempts, "run_at": now, "created_at": now,
              "dedupe_key": key} for (payload, _), key in zip(items, keys, strict=True)]
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    # one statement for any number of rows: compiled once, cached, sent in batches
-    statement = (insert(Job).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
-                 .returning(Job.dedupe_key))
     added: set[str] = set()
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        added.update(connection.execute(statement, rows[start:start + _ROWS_PER_INSERT]).scalars())
+    if connection.dialect.name == "sqlite":
+        columns, values = sqlite_row_values(connection.dialect, Job.__table__, rows)
+        for start in range(0, len(values), _ROWS_PER_INSERT):
+            chunk = values[start:start + _ROWS_PER_INSERT]
+            sql = _sqlite_enqueue_sql(columns, len(chunk))
+            added.update(key for key, in connection.exec_driver_sql(
+                sql, tuple(v for row in chunk for v in row)))
+    else:
+        # one statement for any number of rows: compiled once, cached, sent in batches
+        statement = (pg_insert(Job).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+                     .returning(Job.dedupe_key))
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            added.update(connection.execute(statement,
+                                            rows[start:start + _ROWS_PER_INSERT]).scalars())
     first_seen = {key: index for index, key in reversed(list(enumerate(keys)))}
     return [key in added and first_seen[key] == index for index, key in enumerate(keys)]
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_enqueue_sql(columns: str, count: int) -> str:
+    row = "(" + ", ".join("?" * (columns.count(",") + 1)) + ")"
+    return (f"INSERT INTO jobs ({columns}) VALUES {', '.join([row] * count)} "
+            "ON CONFLICT (queue, dedupe_key) DO NOTHING RETURNING dedupe_key")
+
+
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]],
+                *, chunk: int = 500) -> None:
+    """`connection.execute(sa.insert(table), rows)` in chunks of `chunk` rows. On SQLite
+    the rows go to the driver's `executemany` as they would through SQLAlchemy (same
+    column defaults, same conversions of values), without its per-row cost, which was
+    most of the CPU time of a bulk insert."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        for start in range(0, len(rows), chunk):
+            connection.execute(sa.insert(table), rows[start:start + chunk])
+        return
+    columns, values = sqlite_row_values(connection.dialect, table, rows)
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(values[0]))})"
+    for start in range(0, len(values), chunk):
+        connection.exec_driver_sql(sql, values[start:start + chunk])
+
+
+def sqlite_row_values(dialect: sa.Dialect, table: sa.Table, rows: list[dict[str, Any]]
+                      ) -> tuple[str, list[tuple[Any, ...]]]:
+    """The column list and each row's parameters, as SQLAlchemy would send `rows` (dicts
+    with the same keys, by column name) to SQLite in an INSERT into `table`: the values
+    through each column type's bind processor, and the Python-side default of every column
+    the rows leave out (a scalar, or a callable that needs no context)."""
+    given, defaulted, processors, quoted = _sqlite_insert_plan(dialect, table, tuple(rows[0]))
+    values = []
+    for row in rows:
+        raw = [row[key] for key in given]
+        raw += [d.arg if d.is_scalar else d.arg(None) for d in defaulted]  # type: ignore[attr-defined,operator]
+        values.append(tuple(raw[i] if p is None else p(raw[i]) for i, p in enumerate(processors)))
+    return quoted, values
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_insert_plan(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...]
+                        ) -> tuple[tuple[str, ...], list[Any], list[Any], str]:
+    columns = [table.c[key] for key in keys]
+    omitted = [c for c in table.c if c.key not in keys and c.default is not None]
+    for column in omitted:
+        if not (column.default.is_scalar or column.default.is_callable):  # type: ignore[union-attr]
+            raise ValueError(f"{table.name}.{column.name}: a default SQL expression")
+    columns += omitted
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    quoted = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    return keys, [c.default for c in omitted], processors, quoted
 
 
 async def run_write(target: Target, work: Callable[[sa.Connection], T]) -> T:
@@ -224,7 +287,7 @@ def _transaction(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
             return work(connection)
 
 
-def _claimable(queues: list[str], now: datetime) -> Any:
+def _claimable(queues: list[str], now: Any) -> Any:
     waiting = sa.and_(Job.state == "queued", Job.run_at <= now)
     abandoned = sa.and_(Job.state == "running", Job.locked_until < now)  # type: ignore[operator]
     return sa.and_(Job.queue.in_(queues), sa.or_(waiting, abandoned))  # type: ignore[attr-defined]
@@ -233,25 +296,36 @@ def _claimable(queues: list[str], now: datetime) -> Any:
 async def claim(target: Target, queues: list[str], worker_id: str, *, limit: int = 10,
                 lease: float = 60.0) -> list[Job]:
     """Take up to `limit` due jobs for `worker_id`, oldest `run_at` first, leased for `lease`
-    seconds; each claim counts as an attempt."""
-    now = utcnow()
+    seconds; each claim counts as an attempt.
+
+    The time is read as each statement runs, after it is compiled: the lease is counted
+    from then, not from before a compilation that, on a new engine on a busy machine, took
+    longer than a short lease (which `test_expired_lease_is_reclaimed` uses)."""
+    now = sa.bindparam("claim_now", callable_=utcnow, type_=UTCDateTime())
+    until = sa.bindparam("claim_until", type_=UTCDateTime(),
+                         callable_=lambda: utcnow() + timedelta(seconds=lease))
     async with write_session(target) as session:
         await session.exec(_bury_abandoned(queues, now))
-        candidates = (select(Job.id).where(_claimable(queues, now))
-                      .order_by(Job.run_at, Job.id).limit(limit)
-                      .with_for_update(skip_locked=True))
-        statement = (
-            sa.update(Job).where(Job.id.in_(candidates))  # type: ignore[union-attr]
-            .values(state="running", locked_by=worker_id, attempts=Job.attempts + 1,
-                    locked_until=now + timedelta(seconds=lease))
-            .returning(Job).execution_options(synchronize_session=False)
-        )
-        jobs = list((await session.exec(statement)).scalars())
+        jobs = list((await session.exec(_claiming(queues, worker_id, limit, until, now))).scalars())
         await session.commit()
     return sorted(jobs, key=lambda job: (job.run_at, job.id))
 
 
-def _bury_abandoned(queues: list[str], now: datetime) -> Any:
+def _claiming(queues: list[str], worker_id: str, limit: int, until: Any, now: Any) -> Any:
+    """The UPDATE … RETURNING that takes up to `limit` jobs due at `now` for `worker_id`,
+    leased until `until`."""
+    candidates = (select(Job.id).where(_claimable(queues, now))
+                  .order_by(Job.run_at, Job.id).limit(limit)
+                  .with_for_update(skip_locked=True))
+    return (
+        sa.update(Job).where(Job.id.in_(candidates))  # type: ignore[union-attr]
+        .values(state="running", locked_by=worker_id, attempts=Job.attempts + 1,
+                locked_until=until)
+        .returning(Job).execution_options(synchronize_session=False)
+    )
+
+
+def _bury_abandoned(queues: list[str], now: Any) -> Any:
     """Abandoned jobs that already used their last attempt go to `dead`."""
     return (
         sa.update(Job)

@@ -107,9 +107,12 @@ async def test_claim_order_limit_and_queues(engine, sessions) -> None:  # noqa: 
 
 async def test_concurrent_claimers_never_share_a_job(database_url, sessions) -> None:  # noqa: F811
     total = 60
+    engines = [make_engine(database_url) for _ in range(6)]  # separate connections
+    # each claimer connected (and its statements compiled) before the race: a cold one
+    # could otherwise start only once a warm one had taken every job
+    assert await asyncio.gather(*(claim(e, ["q"], "warm") for e in engines)) == [[]] * 6
     for i in range(total):
         await add(sessions, payload={"n": i})
-    engines = [make_engine(database_url) for _ in range(6)]  # separate connections
 
     async def drain(index: int) -> list[int]:
         got: list[int] = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from fediverse.app import create_app
@@ -80,6 +81,24 @@ async def running_instance(data_dir: Path, database_url: str, *,
     app = create_app(settings, run_workers=run_workers)
     async with serving(app, port, access_log=False):
         yield Instance(settings=settings, state=app.state.fv)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(root: Path) -> AsyncIterator[tuple[Instance, httpx.AsyncClient]]:
+    """A SQLite instance in `root` (no workers) with one account, alice, and a client that
+    holds her read and write token."""
+    from models.accounts import create_account
+    from models.tokens import create_token
+
+    url = f"sqlite:///{root / 'fediverse.db'}"
+    async with running_instance(root, url, run_workers=False) as inst:
+        async with inst.state.sessions() as session:
+            alice = await create_account(session, "alice")
+            token = await create_token(session, alice, "read write")
+            await session.commit()
+        async with httpx.AsyncClient(base_url=inst.base_url, timeout=60,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            yield inst, client
 
 
 def rate(count: int, seconds: float) -> str:

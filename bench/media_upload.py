@@ -26,9 +26,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine, running_instance  # noqa: E402
-from models.accounts import create_account  # noqa: E402
-from models.tokens import create_token  # noqa: E402
+from bench._common import machine, signed_in  # noqa: E402
 
 _REAL_FSYNC = os.fsync
 _SYNCED = [0, 0.0]  # calls, seconds
@@ -82,23 +80,15 @@ async def main() -> None:
           f"loadavg before: {Path('/proc/loadavg').read_text().split()[:3]}")
     results: dict[str, list[tuple[list[float], float, int, float]]] = {"durable": [], "no-fsync": []}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as root:
-        url = f"sqlite:///{Path(root) / 'fediverse.db'}"
-        async with running_instance(Path(root), url, run_workers=False) as inst:
-            async with inst.state.sessions() as session:
-                alice = await create_account(session, "alice")
-                token = await create_token(session, alice, "read write")
-                await session.commit()
-            headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=inst.base_url, headers=headers,
-                                         timeout=60) as client:
-                await upload_round(client, data, 3)  # warm up
-                for _ in range(args.rounds):
-                    for mode, fsync in (("durable", _timed_fsync), ("no-fsync", _no_fsync)):
-                        os.fsync = fsync
-                        try:
-                            results[mode].append(await upload_round(client, data, args.uploads))
-                        finally:
-                            os.fsync = _REAL_FSYNC
+        async with signed_in(Path(root)) as (_, client):
+            await upload_round(client, data, 3)  # warm up
+            for _ in range(args.rounds):
+                for mode, fsync in (("durable", _timed_fsync), ("no-fsync", _no_fsync)):
+                    os.fsync = fsync
+                    try:
+                        results[mode].append(await upload_round(client, data, args.uploads))
+                    finally:
+                        os.fsync = _REAL_FSYNC
     print(f"loadavg after: {Path('/proc/loadavg').read_text().split()[:3]}")
     for mode, rounds in results.items():
         walls = [w for r in rounds for w in r[0]]

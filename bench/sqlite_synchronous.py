@@ -23,9 +23,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import models.db  # noqa: E402
-from bench._common import machine, running_instance  # noqa: E402
-from models.accounts import create_account  # noqa: E402
-from models.tokens import create_token  # noqa: E402
+from bench._common import machine, signed_in  # noqa: E402
 
 MODES = ("NORMAL", "FULL")
 
@@ -75,24 +73,16 @@ async def main() -> None:
     print(f"loadavg before: {Path('/proc/loadavg').read_text().split()[:3]}")
     found: dict[tuple[str, str], list[tuple[list[float], float]]] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as root:
-        url = f"sqlite:///{Path(root) / 'fediverse.db'}"
-        async with running_instance(Path(root), url, run_workers=False) as inst:
+        async with signed_in(Path(root)) as (inst, client):
             engine = inst.state.engine
-            async with inst.state.sessions() as session:
-                alice = await create_account(session, "alice")
-                token = await create_token(session, alice, "read write")
-                await session.commit()
-            headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=inst.base_url, headers=headers,
-                                         timeout=60) as client:
-                await posts(client, 10)  # warm up
-                for _ in range(args.rounds):
-                    for mode in MODES:
-                        await use(engine, mode)
-                        found.setdefault(("create", mode), []).append(
-                            await posts(client, args.posts))
-                        found.setdefault(("commit", mode), []).append(
-                            await commits(engine, args.posts))
+            await posts(client, 10)  # warm up
+            for _ in range(args.rounds):
+                for mode in MODES:
+                    await use(engine, mode)
+                    found.setdefault(("create", mode), []).append(
+                        await posts(client, args.posts))
+                    found.setdefault(("commit", mode), []).append(
+                        await commits(engine, args.posts))
             models.db.SQLITE_SYNCHRONOUS = "FULL"
     print(f"loadavg after: {Path('/proc/loadavg').read_text().split()[:3]}")
     for (what, mode), rounds in found.items():

@@ -150,6 +150,9 @@ async def test_a_server_fails_the_generation_and_goes_on_serving(tmp_path, datab
     assert instance.status_code == 200 and posted.status_code == 200, posted.text
     reason = f"no model some-org/no-such-model on the Hugging Face hub at {hub.url}"
     failures = [line for line in log.splitlines() if "image model unavailable" in line]
-    assert failures == [f"image model unavailable: {reason}"], log
+    # one line: the time, level and logger, then the reason
+    assert len(failures) == 1, log
+    assert failures[0].endswith(f"ERROR fediverse.generation.worker: image model unavailable: "
+                                f"{reason}"), log
     assert ("GET", "/api/models/some-org/no-such-model") in hub.requests
     assert hub.downloads() == []

@@ -205,3 +205,21 @@ def test_encoding_is_deterministic_and_quotes_like_a1111():
     assert encode_image(image, "PNG", info) == encode_image(image, "PNG", info)
     assert parameters_text(info) == 'sunset\nSteps: 1, Seed: 1, Size: 16x8, Model: "/models/a,b"'
     assert format_for_path(Path("x")) == "PNG"
+
+
+def test_pictures_are_rounded_to_8_bits_as_diffusers_rounds_them():
+    import numpy as np
+    import torch
+
+    from fediverse.imaging.pipeline import pictures
+
+    pipe = get_pipeline("tiny", "cpu").load()
+
+    def run(output_type: str):
+        return pipe(["a cat", "a dog"], num_inference_steps=2, output_type=output_type,
+                    generator=[torch.Generator().manual_seed(s) for s in (1, 2)]).images
+
+    theirs, ours = run("pil"), pictures(run("pt"))
+    assert [image.mode for image in ours] == ["RGB", "RGB"]
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(theirs, ours,
+                                                                          strict=True))

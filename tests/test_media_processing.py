@@ -87,6 +87,14 @@ def test_large_images_are_scaled_down_with_a_small_thumbnail_and_blurhash() -> N
     assert result.blurhash[0] == "U"  # 4x4 components, as Mastodon makes them
 
 
+def test_an_image_no_larger_than_a_thumbnail_is_its_own_thumbnail() -> None:
+    small = process(image_bytes("PNG", (SMALL_SIDE, 300)))
+    assert small.small is small.original  # encoded once: the same file serves both
+    larger = process(image_bytes("PNG", (SMALL_SIDE + 1, 300)))
+    assert larger.small.data != larger.original.data
+    assert (larger.small.width, opened(larger.small.data).width) == (SMALL_SIDE, SMALL_SIDE)
+
+
 def test_meta_has_mastodons_sizes_and_focus() -> None:
     result = process(image_bytes("PNG", (1280, 640)))
     meta = meta_of(result, (0.5, -0.25))

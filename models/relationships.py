@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -146,6 +147,26 @@ async def follow_accounts(session: AsyncSession, account_id: int, *, direction: 
     query = select(Follow.id, Account).join(Account, col(Account.id) == other).where(
         mine == account_id, Follow.state == state)
     return await run_window(session, windowed(query, col(Follow.id), window), window)
+
+
+async def familiar(session: AsyncSession, viewer_id: int, target_ids: Sequence[int]
+                   ) -> dict[int, list[Account]]:
+    """For each target: the accounts `viewer_id` follows that follow it (accepted follows,
+    suspended accounts left out), the viewer's newest follow first."""
+    found: dict[int, list[Account]] = {i: [] for i in target_ids}
+    if not target_ids:
+        return found
+    mine, theirs = aliased(Follow), aliased(Follow)
+    query = (select(theirs.target_account_id, Account)
+             .join(mine, mine.target_account_id == Account.id)
+             .join(theirs, theirs.account_id == Account.id)
+             .where(mine.account_id == viewer_id, mine.state == "accepted",
+                    theirs.state == "accepted", col(theirs.target_account_id).in_(target_ids),
+                    col(Account.suspended_at).is_(None))
+             .order_by(col(mine.id).desc()))
+    for target_id, account in (await session.exec(query)).all():
+        found[target_id].append(account)
+    return found
 
 
 async def blocked_accounts(session: AsyncSession, account_id: int, window: Window

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from fediverse.api import relationships
 from fediverse.api.account_lookup import (
+    SHOWN_KINDS,
     account_json,
     account_or_404,
     accounts_json,
@@ -21,14 +22,14 @@ from fediverse.api.auth import caller, optional_caller
 from fediverse.api.entities import Entity, credential_account_entity, status_entities
 from fediverse.api.errors import forbidden, not_found, unprocessable
 from fediverse.api.filtering import apply_filters, session_filters
-from fediverse.api.params import Params, link_header, page_of, params
+from fediverse.api.params import Params, is_id, link_header, page_of, params
 from fediverse.api.profile import apply_profile, profile_changes, read_images
 from fediverse.api.search import find_accounts, split_acct
 from fediverse.routes.common import json_response, state
 from models.account_search import find_by_acct
 from models.account_statuses import StatusFilter, account_statuses
 from models.related import account_stats
-from models.relationships import count_follow_requests, follow_accounts
+from models.relationships import count_follow_requests, familiar, follow_accounts
 from models.tables import Account
 
 
@@ -70,6 +71,56 @@ async def show(request: Request) -> Response:
     async with reader(request) as session:
         account = await account_or_404(session, request.path_params["id"])
         return json_response(await account_json(request, session, account))
+
+
+MAX_IDS = 40
+
+
+def _ids(p: Params) -> list[int]:
+    """The `id[]` asked for, unknown shapes dropped, at most MAX_IDS (else 422)."""
+    wanted = [str(v) for v in p.getlist("id")]
+    if len(wanted) > MAX_IDS:
+        raise unprocessable(f"Validation failed: at most {MAX_IDS} ids at once")
+    return list(dict.fromkeys(int(v) for v in wanted if is_id(v)))
+
+
+async def show_many(request: Request) -> Response:
+    """Several accounts by `id[]` (Mastodon 4.3), in the order asked; unknown ones left out."""
+    await optional_caller(request)
+    ids = _ids(await params(request))
+    async with reader(request) as session:
+        found = [await session.get(Account, i) for i in ids]
+        shown = [a for a in found
+                 if a is not None and a.kind in SHOWN_KINDS and a.suspended_at is None]
+        return json_response(await accounts_json(request, session, shown))
+
+
+async def familiar_followers(request: Request) -> Response:
+    """For each `id[]`: the accounts the caller follows that follow it."""
+    me = await caller(request, "read:follows")
+    assert me.account is not None
+    ids = _ids(await params(request))
+    async with reader(request) as session:
+        found = await familiar(session, me.account.id, ids)
+        answer = [{"id": str(i), "accounts": await accounts_json(request, session, found[i])}
+                  for i in ids]
+    return json_response(answer)
+
+
+def _none_kept(scope: str | None):  # type: ignore[no-untyped-def]
+    """An account's list this server does not keep (featured tags, lists, endorsements): `[]`
+    for a known account, 404 for an unknown one."""
+
+    async def answer(request: Request) -> Response:
+        if scope is None:
+            await optional_caller(request)
+        else:
+            await caller(request, scope)
+        async with reader(request) as session:
+            await account_or_404(session, request.path_params["id"])
+        return json_response([])
+
+    return answer
 
 
 async def lookup(request: Request) -> Response:
@@ -149,8 +200,13 @@ routes: list[BaseRoute] = [
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH", "PUT"]),
     Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
     Route("/api/v1/accounts/search", search, methods=["GET"]),
+    Route("/api/v1/accounts", show_many, methods=["GET"]),
+    Route("/api/v1/accounts/familiar_followers", familiar_followers, methods=["GET"]),
     *relationships.routes,
     Route("/api/v1/accounts/{id}", show, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/featured_tags", _none_kept(None), methods=["GET"]),
+    Route("/api/v1/accounts/{id}/endorsements", _none_kept(None), methods=["GET"]),
+    Route("/api/v1/accounts/{id}/lists", _none_kept("read:lists"), methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", statuses, methods=["GET"]),
     Route("/api/v1/accounts/{id}/followers", followers, methods=["GET"]),
     Route("/api/v1/accounts/{id}/following", following, methods=["GET"]),

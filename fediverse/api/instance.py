@@ -49,6 +49,12 @@ async def rules_route(request: Request) -> Response:
     return json_response([], headers=_PUBLIC)
 
 
+async def translation_languages_route(request: Request) -> Response:
+    """No translation service: `{}`, as Mastodon answers when translation is off."""
+    await optional_caller(request)
+    return json_response({}, headers=_PUBLIC)
+
+
 routes: list[BaseRoute] = [
     *(Route(path, instance_v1_route, methods=["GET"])
       for path in ("/api/v1/instance", "/api/v1/instance/")),
@@ -57,6 +63,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/instance/peers", peers_route, methods=["GET"]),
     Route("/api/v1/instance/activity", activity_route, methods=["GET"]),
     Route("/api/v1/instance/rules", rules_route, methods=["GET"]),
+    Route("/api/v1/instance/translation_languages", translation_languages_route, methods=["GET"]),
     *instance_assets.routes,
     *startup.routes,
 ]

@@ -20,6 +20,11 @@ _CURSORS = frozenset({"max_id", "min_id", "since_id"})
 _ID_RANGE = (-(2**63), 2**63 - 1)  # what a database id column holds
 
 
+def is_id(text: str) -> bool:
+    """Whether `text` is a database id: ASCII digits within a signed 64-bit integer."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= _ID_RANGE[1]
+
+
 class Params:
     """Parameters by name; `name[]` and repeated names are lists (`getlist`)."""
 
@@ -98,7 +103,9 @@ async def params(request: Request) -> Params:
     """Query parameters followed by the body's, whatever its encoding."""
     items: list[tuple[str, Any]] = list(request.query_params.multi_items())
     content_type = request.headers.get("content-type", "").lower()
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    if request.method in ("POST", "PUT", "PATCH", "DELETE", "GET"):
+        # a JSON body is read on a GET too, as Rails does (Mastodon.py sends
+        # `familiar_followers`' ids that way)
         if content_type.startswith("application/json"):
             body = await request.body()
             if len(body) > MAX_JSON:
@@ -111,7 +118,8 @@ async def params(request: Request) -> Params:
                 if not isinstance(data, dict):
                     raise unprocessable("Request body must be a JSON object")
                 items.extend(_flatten("", data))
-        elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        elif request.method != "GET" and content_type.startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form(max_files=8, max_fields=1000)
             items.extend(form.multi_items())
     for name, value in items:  # no text holds one, and PostgreSQL refuses to store it

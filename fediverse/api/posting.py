@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,8 +53,24 @@ def _ids(values: list[object], name: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _refuse_unsupported(p: Params) -> None:
+    """A poll or a schedule this server cannot keep is refused, never silently dropped."""
+    if any(str(option).strip() for option in p.getlist("poll[options]")):
+        raise unprocessable("Validation failed: polls cannot be created on this server")
+    when = p.string("scheduled_at")
+    if not when:
+        return
+    try:
+        at = datetime.fromisoformat(when)
+    except ValueError:
+        raise unprocessable("Validation failed: scheduled_at is not a valid time") from None
+    if (at if at.tzinfo else at.replace(tzinfo=UTC)) > datetime.now(UTC):  # past: post now
+        raise unprocessable("Validation failed: scheduled statuses are not supported")
+
+
 def status_form(p: Params) -> StatusForm:
     """The parameters of a new or edited status, refused (422) when invalid."""
+    _refuse_unsupported(p)
     text = p.string("status", "") or ""
     if len(text) > MAX_CHARS:
         raise unprocessable(f"Validation failed: Text character limit of {MAX_CHARS} exceeded")

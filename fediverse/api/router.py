@@ -18,11 +18,12 @@ def api_routes() -> list[BaseRoute]:
         search,
         statuses,
         streaming,
+        tags,
         timelines,
     )
 
     routes: list[BaseRoute] = []
     for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
-                   search, generations, streaming, filters):
+                   search, generations, streaming, filters, tags):
         routes.extend(module.routes)
     return routes

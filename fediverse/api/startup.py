@@ -74,6 +74,9 @@ _SIGNED_IN = {
     "/api/v1/announcements": "read",
     "/api/v1/lists": "read:lists",
     "/api/v1/followed_tags": "read:follows",
+    "/api/v1/featured_tags": "read:accounts",
+    "/api/v1/endorsements": "read:accounts",
+    "/api/v1/scheduled_statuses": "read:statuses",
     "/api/v1/suggestions": "read",
     "/api/v2/suggestions": "read",
 }

@@ -21,9 +21,9 @@ from fediverse.api.entities import (
     status_source_entity,
     status_with_source,
 )
-from fediverse.api.errors import forbidden, not_found
+from fediverse.api.errors import forbidden, not_found, unprocessable
 from fediverse.api.filtering import apply_filters, session_filters, viewer_filters
-from fediverse.api.params import link_header, page_of, params
+from fediverse.api.params import is_id, link_header, page_of, params
 from fediverse.api.posting import create_status, editable, status_form, update_status
 from fediverse.routes.common import json_response, state
 from models.reads import read
@@ -82,6 +82,23 @@ async def post_status(request: Request) -> Response:
     if related is None:
         return await one(request, status, who.account.id)
     return json_response(page_entities([status], related, state(request).urls)[0])
+
+
+MAX_IDS = 20
+
+
+async def get_statuses(request: Request) -> Response:
+    """Several statuses by `id[]` (Mastodon 4.3), in the order asked; the unknown and the
+    invisible ones left out."""
+    viewer = await reader(request)
+    wanted = [str(v) for v in (await params(request)).getlist("id")]
+    if len(wanted) > MAX_IDS:
+        raise unprocessable(f"Validation failed: at most {MAX_IDS} ids at once")
+    ids = list(dict.fromkeys(int(v) for v in wanted if is_id(v)))
+    async with state(request).sessions() as session:
+        found = [await visible_status(session, i, viewer) for i in ids]
+    statuses = [s for s in found if s is not None]
+    return json_response(await rendered(request, statuses, viewer.id if viewer else None))
 
 
 async def get_status(request: Request) -> Response:
@@ -225,6 +242,7 @@ _ID = "/api/v1/statuses/{id}"
 
 routes: list[BaseRoute] = [
     Route("/api/v1/statuses", post_status, methods=["POST"]),
+    Route("/api/v1/statuses", get_statuses, methods=["GET"]),
     Route(_ID, get_status, methods=["GET"]),
     Route(_ID, put_status, methods=["PUT"]),
     Route(_ID, delete_status, methods=["DELETE"]),

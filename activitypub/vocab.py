@@ -86,8 +86,27 @@ def _names_as(entry: Any) -> bool:
     return False
 
 
-@lru_cache(maxsize=8192)  # the inbox asks about the same actors and hosts over and over
+_URL_STRIPPED = frozenset("\t\r\n")  # what urlsplit drops from anywhere in a URL
+
+
 def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of `url`, as `urlsplit` reads them. Most URLs an inbox sees are
+    new (every activity and post has its own id), their origins few: the cache is keyed by
+    the part up to the end of the authority, which `urlsplit` reads the same way alone."""
+    colon = url.find(":")
+    if (colon > 0 and url.startswith("//", colon + 1) and url[0] > " "
+            and _URL_STRIPPED.isdisjoint(url)):
+        end = len(url)
+        for mark in "/?#":
+            found = url.find(mark, colon + 3)
+            if 0 <= found < end:
+                end = found
+        return _origin_of(url[:end])
+    return _origin_of(url)
+
+
+@lru_cache(maxsize=8192)  # the inbox asks about the same actors and hosts over and over
+def _origin_of(url: str) -> tuple[str, str, int | None] | None:
     try:
         parts = urlsplit(url)
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
@@ -98,6 +117,7 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     return parts.scheme.lower(), parts.hostname.lower(), port
 
 
+@lru_cache(maxsize=8192)  # every accepted activity asks for its sender's
 def host_of(url: str) -> str:
     """The lower-cased host of `url`, with `:port` when the port is not the default."""
     try:

@@ -4,9 +4,11 @@ A real instance (uvicorn, its own inbox worker, SQLite unless `--database-url`) 
 `--activities` pre-signed `Create` notes at its shared inbox from `--actors` remote actors
 whose documents (and keys) an origin server on 127.0.0.1 serves; the instance fetches each
 key once, in a warm-up that is not timed. A local account follows every actor, so each note
-is kept: applied means the status row exists. The load generator is a separate process
-that writes pre-built requests over `--connections` keep-alive connections, so signing
-costs nothing during the run; it shares the machine's cores with the instance.
+is kept: applied means the status row exists. Once warmed up, the process settles its
+memory as `fediverse serve` does (`fediverse.app.settle_memory`). The load generator is a
+separate process that writes pre-built requests over `--connections` keep-alive
+connections, so signing costs nothing during the run; it shares the machine's cores with
+the instance.
 
 Accepted/s: activities over the time from the first request sent to the last 202.
 Applied/s: activities over the time from the first request sent until every status exists.
@@ -68,6 +70,7 @@ from activitypub.httpsig import sign_cavage  # noqa: E402
 from activitypub.keys import generate_rsa_keypair  # noqa: E402
 from bench._common import Instance, free_port, machine, rate, running_instance, serving  # noqa: E402
 from fediverse import workers  # noqa: E402
+from fediverse.app import settle_memory  # noqa: E402
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_JSON = "application/activity+json"
@@ -311,6 +314,7 @@ async def _send_all(instance: Instance, requests: list[bytes], connections: int
 async def measure(instance: Instance, origin: Origin, count: int, actors: int,
                   connections: int) -> dict[str, Any]:
     await prepare(instance, origin, actors)
+    settle_memory()  # as `fediverse serve` does once warmed up (the instance is, now)
     mention = f"{instance.base_url}/users/alice"
     signed_at = time.perf_counter()
     requests = [signed_request(instance, origin, i % actors, create_note(origin, i % actors, i,

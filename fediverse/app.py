@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -89,6 +90,16 @@ async def warm_up(lazy: LazyRoutes, state: AppState) -> None:
     state.warm()
 
 
+def settle_memory() -> None:
+    """For a server process, once started: what start-up built (modules, tables, routes)
+    lives as long as the process, so the cyclic garbage collector stops walking it
+    (`gc.freeze`), and it looks at new objects less often (most are freed by reference
+    counting anyway). Together they took about a tenth of a busy inbox's CPU time."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own refusals (no such path, wrong method, a malformed form): the client
     API and OAuth answer them as Mastodon does, `{"error": "..."}`; other paths as before."""
@@ -103,12 +114,13 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(
     settings: Settings, *, run_workers: bool = True,
-    listening: Callable[[], Awaitable[None]] | None = None,
+    listening: Callable[[], Awaitable[None]] | None = None, settle: bool = False,
 ) -> Starlette:
     """Build the app; the database is opened when it starts (migrations are the caller's).
 
     `listening`, when given, returns once the server accepts connections: warming up and the
-    workers wait for it, so that they do not delay the first answer.
+    workers wait for it, so that they do not delay the first answer. `settle`: the app has
+    its process to itself, which `settle_memory` tunes once warmed up.
     """
     lazy = LazyRoutes(lazy_routes)
 
@@ -128,6 +140,8 @@ def create_app(
             except Exception:  # the requests that need these imports will fail the same way
                 log.exception("warming up failed")
                 raise
+            if settle:
+                settle_memory()
             if run_workers:
                 from fediverse.workers import run_workers as run
                 from fediverse.workers import select_queues

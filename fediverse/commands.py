@@ -47,7 +47,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: bool) -> int:
         while not server.started:
             await asyncio.sleep(0.01)
 
-    app = create_app(settings, run_workers=workers, listening=listening)
+    app = create_app(settings, run_workers=workers, listening=listening, settle=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", server_header=False,
                             proxy_headers=True,
                             timeout_graceful_shutdown=5)  # open streams must not hold a shutdown up
@@ -153,4 +153,6 @@ async def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
     from models.db import make_engine, session_factory
 
     engine = make_engine(settings.effective_database_url)
-    return session_factory(engine), engine
+    # writers from their first statement: on SQLite they wait (busy timeout) for a running
+    # server's write lock, where a read turned write would fail at once if it was taken
+    return session_factory(engine, immediate=True), engine

@@ -115,10 +115,13 @@ class AppState:
         state = cls(settings=settings, urls=Urls(settings.base_url), engine=engine,
                     instance_private_key_pem=private_key_pem or "", started_with=settings)
         if private_key_pem is None:  # the first start: make the instance actor
+            from activitypub.keys import generate_rsa_keypair
             from models.accounts import get_or_create_instance_actor
 
+            # its key first: the writer session holds SQLite's write lock from its start
+            keypair = await asyncio.to_thread(generate_rsa_keypair, 2048)
             async with state.writer() as session:
-                instance = await get_or_create_instance_actor(session)
+                instance = await get_or_create_instance_actor(session, keypair=keypair)
                 await session.commit()
             state.instance_private_key_pem = instance.private_key_pem or ""
         return state

@@ -21,6 +21,8 @@ MAX_DEPTH = 24
 INBOX_QUEUE = "inbox"
 _CONTAINERS = (dict, list)
 _JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+_SIGNATURE_HEADERS = frozenset({"signature", "signature-input"})
+UNSIGNED = "request is not signed (no Signature or Signature-Input header)"
 # one group commit per session factory: concurrent POSTs share their enqueue transaction
 _ENQUEUERS: weakref.WeakKeyDictionary[Any, GroupCommit] = weakref.WeakKeyDictionary()
 
@@ -44,6 +46,17 @@ async def read_capped(stream: AsyncIterator[bytes], content_length: str | None, 
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def is_signed(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether the request carries a signature of either standard: a `Signature` or
+    `Signature-Input` header, or `Authorization: Signature ...` (lower-cased names). One
+    without is refused before its body is read (401, as Mastodon answers it)."""
+    for name, value in headers:
+        if name in _SIGNATURE_HEADERS or (
+                name == "authorization" and value[:10].lower() == "signature "):
+            return True
+    return False
 
 
 def _too_deep(value: object, limit: int) -> bool:

@@ -93,12 +93,14 @@ async def create_account(
     if password is not None and len(password) < PASSWORD_MIN:
         raise AccountError(f"password is shorter than {PASSWORD_MIN} characters")
     email = _normal_email(email) if email is not None else None
+    # the slow parts before the first query: a writer session holds SQLite's write lock from
+    # there to its commit, and other processes' writes wait for it
+    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair, 2048)
+    password_hash = await asyncio.to_thread(hash_password, password) if password else None
     if await _username_taken(session, username):
         raise AccountError(f"username {username!r} is taken")
     if email is not None and await _email_taken(session, email):
         raise AccountError("email address is already in use")
-    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair, 2048)
-    password_hash = await asyncio.to_thread(hash_password, password) if password else None
     account = Account(
         username=username, display_name=display_name, email=email, password_hash=password_hash,
         is_admin=admin, bot=bot or generator, generator=generator, locked=locked,
@@ -146,14 +148,19 @@ async def count_local_accounts(session: AsyncSession) -> int:
     return int((await session.exec(query)).one())
 
 
-async def get_or_create_instance_actor(session: AsyncSession) -> Account:
-    """The instance actor (signs our fetches); made on first use, safely under a race."""
+async def get_or_create_instance_actor(session: AsyncSession, *,
+                                       keypair: tuple[str, str] | None = None) -> Account:
+    """The instance actor (signs our fetches); made on first use, safely under a race.
+
+    `keypair` (private, public PEM), made before the session's transaction began, is the
+    new actor's: a session that holds SQLite's write lock must not hold it while a key is
+    generated (up to seconds on a busy machine, while other processes' writes wait)."""
     for _ in range(3):
         query = select(Account).where(Account.kind == "instance")
         found = (await session.exec(query)).first()
         if found is not None:
             return found
-        private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair, 2048)
+        private_pem, public_pem = keypair or await asyncio.to_thread(generate_rsa_keypair, 2048)
         actor = Account(
             kind="instance", username=INSTANCE_ACTOR_USERNAME, display_name="",
             bot=True, locked=True, discoverable=False, indexable=False,

@@ -147,10 +147,17 @@ async def test_activity_id_on_another_host_is_refused(pair):
     ],
 )
 async def test_malformed_bodies_are_refused(pair, body, content_type, status):
-    a, _, _ = pair
-    r = await post(a, "/inbox", body, {"Content-Type": content_type})
+    a, b, accounts = pair
+    headers = sign_cavage("POST", a.base_url + "/inbox", {"Content-Type": content_type}, body,
+                          key_id=f"{b.base_url}/users/bob#main-key",
+                          private_key_pem=accounts["bob"].private_key_pem)
+    r = await post(a, "/inbox", body, headers)
     assert r.status_code == status
     assert r.json()["error"]
+    # unsigned, the same body is refused before it is read: 401, as Mastodon answers
+    r = await post(a, "/inbox", body, {"Content-Type": content_type})
+    assert r.status_code == 401
+    assert "not signed" in r.json()["error"]
     assert await jobs(a) == 0
 
 

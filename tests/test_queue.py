@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from models_fixtures import engine, sessions  # noqa: F401
 
@@ -318,6 +319,39 @@ async def test_prune_done_keeps_recent_and_unfinished(engine, sessions) -> None:
     async with sessions() as session:
         left = set((await session.exec(sa.select(Job.id))).scalars())
     assert left == {recent.id, waiting.id}
+
+
+async def test_prune_done_goes_a_batch_per_transaction(engine, sessions) -> None:  # noqa: F811
+    jobs = [await add(sessions) for _ in range(5)]
+    for job in await claim(engine, ["q"], "w", limit=4):
+        await complete(engine, job.id)
+    async with sessions() as session:
+        await session.exec(sa.update(Job).where(Job.state == "done")
+                           .values(finished_at=utcnow() - timedelta(days=8)))
+        await session.commit()
+    assert await prune_done(engine, timedelta(days=7), batch=3) == 4
+    async with sessions() as session:
+        left = set((await session.exec(sa.select(Job.id))).scalars())
+    assert left == {jobs[4].id}  # the one still queued
+
+
+async def test_claims_search_the_index_not_the_jobs_done(engine) -> None:  # noqa: F811
+    """A claim reads the due jobs through the (queue, state, run_at) index, however many
+    done ones a busy inbox keeps; it never scans the table."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    from models.queue import _sqlite_claim_statements
+
+    statement = str(_sqlite_claim_statements(2, 60.0)[1])
+    for name in ("worker", "until", "now", "limit", "q0", "q1"):
+        statement = statement.replace(f":{name}", "?")
+    async with engine.connect() as connection:
+        plan = (await connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, ("w", "", "a", "b", "", "a", "b", "", 10))).all()
+    searches = [row[-1] for row in plan if "ix_jobs_queue_state_run_at" in row[-1]]
+    assert len(searches) == 2, plan  # queued ones, and running ones whose lease ran out
+    assert all("(queue=? AND state=?" in step for step in searches), searches
+    assert not any(row[-1].startswith("SCAN jobs") for row in plan), plan
 
 
 def test_backoff_grows_is_capped_and_lasts_days() -> None:

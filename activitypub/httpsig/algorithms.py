@@ -28,7 +28,8 @@ ASYMMETRIC = frozenset(
     }
 )
 _CURVES = {"ecdsa-p256-sha256": ("secp256r1", 32), "ecdsa-p384-sha384": ("secp384r1", 48)}
-_PKCS1_HASH = {"rsa-v1_5-sha256": hashes.SHA256, "rsa-v1_5-sha512": hashes.SHA512}
+_PKCS1_HASH = {"rsa-v1_5-sha256": hashes.SHA256(), "rsa-v1_5-sha512": hashes.SHA512()}
+_PKCS1 = padding.PKCS1v15()  # both stateless: made once, not per signature
 
 
 def key_matches(alg: str, key: PublicKeyObject | PrivateKeyObject) -> bool:
@@ -61,7 +62,7 @@ def sign(alg: str, key: PrivateKeyObject, data: bytes) -> bytes:
         if alg == "rsa-pss-sha512":
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
             return key.sign(data, pss, hashes.SHA512())
-        return key.sign(data, padding.PKCS1v15(), _PKCS1_HASH[alg]())
+        return key.sign(data, _PKCS1, _PKCS1_HASH[alg])
     if isinstance(key, ec.EllipticCurvePrivateKey):
         size = _CURVES[alg][1]
         der = key.sign(data, ec.ECDSA(_ec_hash(alg)))
@@ -80,7 +81,7 @@ def verify(alg: str, key: PublicKeyObject, data: bytes, signature: bytes) -> boo
                 pss = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=padding.PSS.AUTO)
                 key.verify(signature, data, pss, hashes.SHA512())
             else:
-                key.verify(signature, data, padding.PKCS1v15(), _PKCS1_HASH[alg]())
+                key.verify(signature, data, _PKCS1, _PKCS1_HASH[alg])
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(_ec_der(alg, signature), data, ec.ECDSA(_ec_hash(alg)))
         else:

@@ -21,9 +21,16 @@ class HeaderView:
 
     def __init__(self, headers: HeaderInput) -> None:
         pairs = headers.items() if isinstance(headers, Mapping) else headers
-        self._fields: dict[str, list[str]] = {}
+        fields: dict[str, list[str]] = {}
         for name, value in pairs:
-            self._fields.setdefault(_text(name).lower(), []).append(_text(value))
+            if name.__class__ is not str or value.__class__ is not str:
+                name, value = _text(name), _text(value)
+            found = fields.get(key := name.lower())
+            if found is None:
+                fields[key] = [value]
+            else:
+                found.append(value)
+        self._fields = fields
 
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._fields
@@ -37,4 +44,6 @@ class HeaderView:
         found = self._fields.get(name.lower())
         if found is None:
             return None
+        if len(found) == 1:
+            return found[0].strip()
         return ", ".join(value.strip() for value in found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -22,6 +23,7 @@ class Target:
         return self.path if self.query is None else f"{self.path}?{self.query}"
 
 
+@lru_cache(maxsize=1024)  # an inbox is sent to at few URLs, over and over
 def parse_target(url: str) -> Target:
     """Split a full URL; raises ValueError when it has no scheme or host."""
     parts = urlsplit(url)

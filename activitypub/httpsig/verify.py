@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 from activitypub.digest import check_content_digest, check_digest
 from activitypub.errors import ActivityPubError, SignatureError
@@ -184,12 +185,20 @@ def _check_time(
         value = request.headers.combined("date")
         if value is None:
             return "signed header date is missing"
-        try:
-            when = parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
+        when = _date_seconds(value)
+        if when is None:
             return f"Date header {value!r} is malformed"
         return _skew("Date", when, request.now, request.max_skew)
     return None
+
+
+@lru_cache(maxsize=256)  # concurrent senders stamp the same second
+def _date_seconds(value: str) -> float | None:
+    """The time a `Date` header names, or None when it is malformed."""
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _skew(what: str, when: float, now: float, max_skew: int) -> str | None:

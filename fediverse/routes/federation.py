@@ -15,7 +15,7 @@ from activitypub.actor import build_actor, build_actor_html
 from activitypub.vocab import host_of
 from fediverse.routes.common import activity_response, error, state, wants_activity_json
 from fediverse.routes.signed_get import refusal, viewer_of
-from inbox.receive import MAX_BODY, read_capped, receive
+from inbox.receive import MAX_BODY, UNSIGNED, is_signed, read_capped, receive
 from models.accounts import get_account, get_or_create_instance_actor
 from models.tables import Account
 from outbox.actors import account_to_actor, instance_actor_fields, load_actor_fields
@@ -89,10 +89,12 @@ class Inbox:
 
 async def _inbox(scope: Scope, request: Request) -> Response:
     fv = scope["app"].state.fv
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+    if not is_signed(headers):  # refused unread
+        return error(401, UNSIGNED)
     username = scope["path_params"].get("username")
     if username is not None and await _account_or_404(request) is None:
         return error(404, "no such account")
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     length = next((v for k, v in headers if k == "content-length"), None)
     body = await read_capped(request.stream(), length, MAX_BODY)
     if body is None:

@@ -122,12 +122,16 @@ async def resolve_status(ctx: Context, session: AsyncSession, uri: str) -> Statu
     None for ours that we do not have, and for anything that is not a post by an actor of
     the same origin.
     """
-    from inbox.statuses import store_status  # the store resolves authors through here
-
     found = await get_status(session, uri)
     if found is not None or is_local(ctx, uri):
         return found
-    doc = await ctx.fetcher.get_object(uri)
+    return await _status_from(ctx, session, uri, await ctx.fetcher.get_object(uri))
+
+
+async def _status_from(ctx: Context, session: AsyncSession, uri: str, doc: dict) -> Status:
+    """The post `doc` fetched from `uri`, stored when it is a post by an actor of its origin."""
+    from inbox.statuses import store_status  # the store resolves authors through here
+
     author_uri = attributed_to_id(doc)
     if not author_uri or not same_origin(doc["id"], author_uri):
         raise ResolveError(f"{uri} is not attributed to an actor of {host_of(uri)}")
@@ -136,3 +140,20 @@ async def resolve_status(ctx: Context, session: AsyncSession, uri: str) -> Statu
         return found
     author = await resolve_actor(ctx, session, author_uri)
     return await store_status(ctx, session, doc, author)
+
+
+async def resolve_url(ctx: Context, session: AsyncSession, uri: str) -> Account | Status | None:
+    """The post or the actor at `uri` (a search for a URL): what is stored here, else the
+    document fetched once from its origin and kept by its type."""
+    found = await get_status(session, uri)
+    if found is not None:
+        return found
+    if is_local(ctx, uri):
+        return await local_account(ctx, session, uri)
+    cached = await get_account_by_uri(session, uri)
+    if cached is not None:
+        return await resolve_actor(ctx, session, uri)  # refreshed when stale
+    doc = await ctx.fetcher.get_object(uri)
+    if type_of(doc) & ACTOR_TYPES:
+        return await save_remote_actor(session, doc)
+    return await _status_from(ctx, session, uri, doc)

@@ -5,6 +5,7 @@ accounts over WebFinger is tested with two instances in test_api_accounts_remote
 from __future__ import annotations
 
 from outbox import actions
+from tests.inbox_support import actor_doc, origin_server
 from tests.test_api_accounts_support import Api, api  # noqa: F401
 
 
@@ -68,3 +69,29 @@ async def test_resolve_of_an_unreachable_handle_finds_nothing(api: Api) -> None:
     _, token = await api.user("alice")
     found = await api.call(api.mastodon(token).search_v2, "@nobody@127.0.0.1:9", resolve=True)
     assert found.accounts == [] and found.statuses == [] and found.hashtags == []
+
+
+async def test_resolving_an_actor_url_fetches_it_once(api: Api) -> None:  # noqa: F811
+    _, token = await api.user("alice")
+    client = api.mastodon(token)
+    async with origin_server() as origin:
+        uri = f"{origin.base}/users/carol"
+        origin.serve(actor_doc(uri, name="Carol"))
+        found = await api.call(client.search_v2, uri, resolve=True)
+        assert [a.acct for a in found.accounts] == [f"carol@127.0.0.1:{origin.port}"]
+        assert found.statuses == []
+        assert origin.hits.count("/users/carol") == 1
+        again = await api.call(client.search_v2, uri, resolve=True)  # the stored copy
+        assert [a.id for a in again.accounts] == [found.accounts[0].id]
+        assert origin.hits.count("/users/carol") == 1
+        note = {"@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{origin.base}/notes/1", "type": "Note", "attributedTo": uri,
+                "content": "<p>found by its url</p>", "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "published": "2026-11-26T08:00:00Z"}
+        origin.serve(note)
+        post = await api.call(client.search_v2, note["id"], resolve=True)
+        assert [s.uri for s in post.statuses] == [note["id"]] and post.accounts == []
+        assert origin.hits.count("/notes/1") == 1
+        origin.answer("/users/nobody", 404)
+        missing = await api.call(client.search_v2, f"{origin.base}/users/nobody", resolve=True)
+        assert missing.accounts == [] and missing.statuses == []

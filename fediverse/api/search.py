@@ -18,7 +18,7 @@ from fediverse.api.entities import status_entities, tag_entity
 from fediverse.api.errors import ApiError, forbidden, unauthorized, unprocessable
 from fediverse.api.params import params
 from fediverse.routes.common import json_response, state
-from inbox.resolve import resolve_actor, resolve_handle, resolve_status
+from inbox.resolve import resolve_handle, resolve_url
 from models.account_search import find_by_acct, search_accounts, search_statuses, search_tags
 from models.audience import may_see
 from models.tables import Account, Status
@@ -51,17 +51,14 @@ async def _resolve_handle(request: Request, handle: str) -> Account | None:
 
 async def _resolve_url(request: Request, url: str) -> Account | Status | None:
     """The post or actor at `url`, fetched and stored when not known here."""
-    ctx = state(request).federation
     async with writer(request) as session:
-        for resolve in (resolve_status, resolve_actor):
-            try:
-                found = await resolve(ctx, session, url)  # type: ignore[operator]
-                await session.commit()
-                if found is not None:
-                    return found  # type: ignore[no-any-return]
-            except ActivityPubError as exc:
-                await session.rollback()
-                log.info("search could not resolve %s: %s", url, exc)
+        try:
+            found = await resolve_url(state(request).federation, session, url)
+            await session.commit()
+            return found
+        except ActivityPubError as exc:
+            await session.rollback()
+            log.info("search could not resolve %s: %s", url, exc)
     return None
 
 

@@ -67,6 +67,9 @@ async def worker(settings: Settings, queues: list[str] | None) -> int:
         raise CommandError(str(exc)) from exc
     await migrate(settings, quiet=True)
     state = await AppState.start(settings)
+    from fediverse.app import settle_memory
+
+    settle_memory()  # as serve does once warmed up
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,6 +14,10 @@ in-process with a hand-built HTTP scope: no socket and no HTTP client, so the nu
 the server's own time for one request.
 
 - home: `GET /api/v1/timelines/home?limit=20` (full Mastodon entities, viewer flags).
+- home min_id: the 20 statuses above the 40th of the home timeline (`min_id`), as a
+  client catching up asks: read by author (`models.timelines.home_rows`).
+- home sparse: the home timeline of the loner, who follows one author: too few of the
+  newest statuses are theirs, so it is read by author too.
 - floor (baseline, same run): a bare route (same middleware-free starlette, same engine and
   read path, `models.reads`) doing a token lookup and `SELECT ... FROM statuses ORDER BY id
   DESC LIMIT 20`, serialising the raw rows with no entity rendering: about what any
@@ -87,16 +91,19 @@ def _ids(count: int, start: datetime, step: timedelta) -> list[int]:
     return [((base + i * ms) << 16) | (i & 0xFFFF) for i in range(count)]
 
 
-async def seed(url: str, statuses: int, follows: int) -> str:
-    """Fill the database; returns the viewer's bearer token."""
+async def seed(url: str, statuses: int, follows: int) -> tuple[str, str]:
+    """Fill the database; returns the bearer tokens of the viewer and of a loner, who
+    follows one author: a sparse home timeline (one status among the newest 2,000)."""
     engine = make_engine(url)
     now = datetime.now(UTC)
     try:
         async with session_factory(engine)() as session:
             viewer = await create_account(session, "viewer", password=None)
             token = await create_token(session, viewer, "read write follow")
+            loner = await create_account(session, "loner", password=None)
+            loner_token = await create_token(session, loner, "read")
             await session.commit()
-            viewer_id = viewer.id
+            viewer_id, loner_id = viewer.id, loner.id
         account_ids = _ids(AUTHORS, now - timedelta(days=400), timedelta(seconds=1))
         accounts = [dict(
             id=aid, kind="remote", username=f"user{i}", domain=f"h{i % HOSTS}.bench.test",
@@ -152,6 +159,9 @@ async def seed(url: str, statuses: int, follows: int) -> str:
                             state="accepted", created_at=now) for aid in followed]
         follow_rows += [dict(id=aid + 8, account_id=aid, target_account_id=viewer_id,
                              state="accepted", created_at=now) for aid in followed]
+        follow_rows.append(dict(id=account_ids[0] + 9, account_id=loner_id,
+                                target_account_id=account_ids[0], state="accepted",
+                                created_at=now))
         tags = [dict(id=1 + t, name=f"topic{t}", created_at=now) for t in range(50)]
         async with engine.begin() as conn:
             for table, data in ((Account, accounts), (Tag, tags), (Status, rows),
@@ -164,7 +174,7 @@ async def seed(url: str, statuses: int, follows: int) -> str:
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(sa.text("VACUUM ANALYZE"))
-        return token
+        return token, loner_token
     finally:
         await engine.dispose()
 
@@ -292,7 +302,7 @@ async def profile(get_home: Any, count: int) -> None:
 
 
 async def measure(url: str, data_dir: Path, token: str, requests: int,
-                  posts: int, profiled: int = 0) -> dict[str, Any]:
+                  posts: int, profiled: int = 0, sparse_token: str = "") -> dict[str, Any]:
     settings = Settings(domain="bench.localhost", data_dir=data_dir, database_url=url,
                         image_model="tiny", device="cpu", insecure_http=True)
     app = create_app(settings, run_workers=False)
@@ -342,6 +352,27 @@ async def measure(url: str, data_dir: Path, token: str, requests: int,
                 into[0].extend(wall)
                 into[1].extend(cpu)
         results["home"], results["floor"] = summary(home_times), summary(floor_times)
+        # a page above `min_id` (a client catching up) reads by author, through the
+        # followees' statuses: the plan PostgreSQL estimates costliest
+        status, body = await home.request("GET", "/api/v1/timelines/home?limit=40")
+        below = orjson.loads(body)[-1]["id"]
+
+        async def get_newer(_: int) -> None:
+            status, body = await home.request(
+                "GET", f"/api/v1/timelines/home?limit=20&min_id={below}")
+            assert status == 200 and len(orjson.loads(body)) == 20, body[:200]
+
+        await timed(get_newer, 20)  # warm-up
+        results["home min_id"] = summary(await timed(get_newer, max(requests // 4, 100)))
+        if sparse_token:
+            loner = Driver(app, sparse_token, settings.domain)
+
+            async def get_sparse(_: int) -> None:
+                status, body = await loner.request("GET", "/api/v1/timelines/home?limit=20")
+                assert status == 200 and len(orjson.loads(body)) == 20, body[:200]
+
+            await timed(get_sparse, 20)  # warm-up
+            results["home sparse"] = summary(await timed(get_sparse, max(requests // 4, 100)))
         await timed(post, 20)  # warm-up
         await timed(post_floor, 20)
         create_times: Timings = ([], [])
@@ -388,11 +419,11 @@ async def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             await upgrade(url)
             started = time.perf_counter()
-            token = await seed(url, args.statuses, args.follows)
+            token, sparse_token = await seed(url, args.statuses, args.follows)
             print(f"{backend}: seeded in {time.perf_counter() - started:.1f} s",
                   file=sys.stderr)
             return await measure(url, data_dir, token, args.requests, args.posts,
-                                 args.profile)
+                                 args.profile, sparse_token)
         finally:
             await drop(backend)
 
@@ -415,7 +446,7 @@ def main() -> None:
             continue
         print(f"\n{backend}: page {result['page']}")
         print(f"{'':11} {'median':>9} {'p99':>9} {'mean':>9} {'CPU median':>11}")
-        for name in ("home", "floor", "create", "write floor"):
+        for name in ("home", "floor", "home min_id", "home sparse", "create", "write floor"):
             r = result[name]
             print(f"{name:11} {r['median_ms']:7.2f}ms {r['p99_ms']:7.2f}ms {r['mean_ms']:7.2f}ms "
                   f"{r['cpu_ms']:9.2f}ms")

@@ -61,8 +61,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(full, **(_JSON | _merge(options, kwargs)))
         _tune_sqlite(engine)
         return engine
-    options = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800}
+    options = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True, "pool_recycle": 1800,
+               "connect_args": {"server_settings": dict(PG_SERVER_SETTINGS)}}
     return create_async_engine(full, **(_JSON | _merge(options, kwargs)))
+
+
+# every PostgreSQL connection's: no JIT compilation. Our statements are short indexed reads
+# and writes; one whose (generic) plan is estimated costly, such as a sparse home timeline's
+# read by author, spent 60 to 300 ms compiling for a millisecond of work
+PG_SERVER_SETTINGS = {"jit": "off"}
 
 
 def _dump_json(value: Any) -> str:

@@ -3,8 +3,8 @@
 On a SQLite file the work runs on a connection of a synchronous engine, in the event loop's
 own thread: a page's few indexed reads take microseconds each, far less than one round trip
 to aiosqlite's thread (WAL readers never wait for writers). Elsewhere (PostgreSQL, an
-in-memory SQLite) it runs through the async engine's `run_sync`: the same code, each query
-awaited on the async driver, with no ORM session in the way.
+in-memory SQLite) it runs in a greenlet on a connection of the async engine's pool: the same
+code, each query awaited on the async driver, with no ORM session in the way.
 
 On PostgreSQL the reads go through an engine of their own that spends no round trip but the
 queries': no ping at checkout and no BEGIN or ROLLBACK (autocommit, so each query sees the
@@ -22,7 +22,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import await_only
+from sqlalchemy.util import await_only, greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 T = TypeVar("T")
@@ -64,12 +64,17 @@ def _pg_reader(engine: AsyncEngine, generic: bool = False) -> AsyncEngine | None
     `generic`: one whose prepared statements keep one generic plan (no planning per run)."""
     if engine.url.get_backend_name() != "postgresql":
         return None
-    from models.db import make_engine
+    from models.db import PG_SERVER_SETTINGS, make_engine
 
-    options: dict[str, Any] = {}
+    # asyncpg prepares (and PostgreSQL plans) anew each time a statement longer than its
+    # `max_cacheable_statement_size` (15 KiB): a page's statements are longer
+    settings = dict(PG_SERVER_SETTINGS)
+    connect: dict[str, Any] = {"max_cacheable_statement_size": 256 * 1024,
+                               "server_settings": settings}
+    options: dict[str, Any] = {"connect_args": connect}
     if generic:
-        options = {"pool_size": 2, "connect_args": {
-            "server_settings": {"plan_cache_mode": "force_generic_plan"}}}
+        settings["plan_cache_mode"] = "force_generic_plan"
+        options["pool_size"] = 2
     reader = make_engine(engine.url.render_as_string(hide_password=False),
                          pool_pre_ping=False, isolation_level="AUTOCOMMIT", **options)
 
@@ -98,14 +103,19 @@ async def read(engine: AsyncEngine, work: Work[T], *, generic_plans: bool = Fals
     if pg is None:
         async with engine.connect() as connection:
             return await connection.run_sync(work)
+    # checkout, work and return in one greenlet, on the sync engine: an `AsyncConnection`
+    # spends more CPU than an indexed page's query (a greenlet and a task each way)
     try:
-        async with pg.connect() as connection:
-            return await connection.run_sync(work)
+        return await greenlet_spawn(_on_connection, pg.sync_engine, work)
     except sa.exc.DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-    async with pg.connect() as connection:  # the pool was refilled: once more
-        return await connection.run_sync(work)
+    return await greenlet_spawn(_on_connection, pg.sync_engine, work)  # refilled: once more
+
+
+def _on_connection(engine: sa.Engine, work: Work[T]) -> T:
+    with engine.connect() as connection:
+        return work(connection)
 
 
 async def read_in(session: AsyncSession, work: Work[T]) -> T:

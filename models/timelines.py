@@ -5,19 +5,22 @@ status's author against whom the viewer follows (and, past the newest SCAN_BUDGE
 statuses, asks by author instead); public and tag timelines test visibility. The async
 functions give ORM statuses; the `*_rows` ones give rows of the same query on a synchronous
 connection (`models.reads`; the driver's own rows where `models.reads.fetch` serves it),
-for the client API's pages (`models.related.load_raw_page`).
+for the client API's pages (`models.related.load_raw_page`). `home_page` gives a home page
+with all it shows, on PostgreSQL in one statement.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -25,16 +28,31 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.reads import fetch
-from models.related import status_rows
+from models.reads import fetch, raw_driver
+from models.related import _EDGE_WIDTH as EDGE_WIDTH
+from models.related import (
+    ACCOUNT_COLUMNS,
+    MEDIA_COLUMNS,
+    AccountRow,
+    MediaRow,
+    Related,
+    StatusRow,
+    ViewerState,
+    load_raw_page,
+    status_rows,
+)
+from models.related import _apply_edges as apply_edges
+from models.related import _attach_mentions as attach_mentions
 from models.status_queries import Window, not_blocked, page, windowed
 from models.tables import (
+    Account,
     Bookmark,
     Favourite,
     Follow,
     MediaAttachment,
     Mention,
     Mute,
+    Pin,
     Status,
     StatusTag,
     Tag,
@@ -165,6 +183,7 @@ def _rows(conn: sa.Connection, statement: sa.Select, window: Window,  # type: ig
 
 SCAN_BUDGET = 2000  # newest statuses a home page reads by id before asking by author
 FLOOR_TTL = 1.0  # seconds a process reuses the id SCAN_BUDGET statuses down from the newest
+SPARSE_SHARE = 4  # a page read by id fills less than 1/SPARSE_SHARE: read by followee
 
 
 @lru_cache(maxsize=16)
@@ -181,6 +200,24 @@ def _home_statement(shape: tuple[bool, bool, bool], by_author: bool = False
             floor = sa.bindparam("floor", type_=sa.BigInteger)
         query = query.where(col(Status.id) >= floor)
     return _windowed(query, shape)
+
+
+@lru_cache(maxsize=8)
+def _home_by_followee(shape: tuple[bool, bool, bool]) -> sa.Select:  # type: ignore[type-arg]
+    """By author, one at a time (the viewer and each followee): each one's newest statuses
+    in the window through the index on (account_id, id), a page of each at most, then the
+    newest of them all. At most followees × limit rows whatever the table holds: for a
+    sparse timeline, where reading by id (or PostgreSQL's plan for `by_author`, which reads
+    by id testing each author) goes through most of the table. Not for `min_id` windows."""
+    assert not shape[2]
+    authors = sa.union_all(
+        select(col(Follow.target_account_id).label("author")).where(
+            Follow.account_id == _VIEWER, Follow.state == "accepted"),
+        sa.select(_VIEWER.label("author"))).subquery("authors")
+    each = _windowed(_home(_VIEWER, _NOW, by_author=True).where(
+        col(Status.account_id) == authors.c.author), shape).lateral("each")
+    return (sa.select(*each.c).select_from(authors.join(each, sa.true()))
+            .order_by(each.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 _FLOORS: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
@@ -216,6 +253,122 @@ def home_rows(conn: sa.Connection, viewer_id: int, window: Window,
         if len(rows) == window.limit:
             return rows
     return _rows(conn, _home_statement(shape, by_author=True), window, **values)
+
+
+# ---- the home page in one statement (PostgreSQL) ----
+# On a database server each statement is a round trip, and CPU to send it and read its
+# answer: a home page is its statuses and all they show (what `models.related.load_raw_page`
+# reads) in one statement. Each row is a kind, then four columns of an edge (mentions,
+# tags, the viewer's marks: `models.related._edges`), a medium's, an account's and a
+# status's, NULL where not of its kind. The page's statuses ("page") and those they boost
+# ("boosted") come with their authors, mentions with the account mentioned.
+_EDGE_NULLS = [sa.cast(sa.null(), t) for t in (sa.BigInteger, sa.BigInteger, sa.Text,
+                                                sa.BigInteger)]
+
+
+def _nulls(columns: Any) -> list[Any]:
+    return [sa.cast(sa.null(), c.type) for c in columns]
+
+
+@lru_cache(maxsize=16)
+def _home_page_statement(shape: tuple[bool, bool, bool], by_author: bool = False,
+                         by_followee: bool = False) -> sa.CompoundSelect:
+    s = Status.__table__.c  # type: ignore[attr-defined]
+    accounts = Account.__table__  # type: ignore[attr-defined]
+    media = MediaAttachment.__table__  # type: ignore[attr-defined]
+    page = (_home_by_followee(shape) if by_followee
+            else _home_statement(shape, by_author)).cte("page")
+    boosted = sa.select(*Status.__table__.c).where(  # type: ignore[attr-defined]
+        s.id.in_(select(page.c.reblog_of_id)), s.id.not_in(select(page.c.id))).cte("boosted")
+    shown = sa.union_all(sa.select(page.c.id), sa.select(boosted.c.id)).subquery()
+    listed = sa.select(sa.func.array_agg(shown.c.id).label("ids")).cte("shown_ids")
+    # cast: `= ANY ((SELECT ...))` would read as a subquery of rows, not as one array
+    ids = sa.cast(sa.select(listed.c.ids).scalar_subquery(), ARRAY(sa.BigInteger))
+    no_media, no_account = _nulls(MEDIA_COLUMNS), _nulls(ACCOUNT_COLUMNS)
+    no_status = _nulls(Status.__table__.c)  # type: ignore[attr-defined]
+    author = [accounts.c[c.name] for c in ACCOUNT_COLUMNS]
+    text = sa.cast(sa.null(), sa.Text)
+    parts: list[Any] = [
+        sa.select(sa.literal("mention"), Mention.status_id, Mention.account_id, text, Mention.id,
+                  *no_media, *author, *no_status)
+        .outerjoin(accounts, accounts.c.id == Mention.account_id)
+        .where(col(Mention.status_id) == sa.any_(ids)),
+        sa.select(sa.literal("tag"), StatusTag.status_id, Tag.id, Tag.name, StatusTag.id,
+                  *no_media, *no_account, *no_status)
+        .join(Tag, col(Tag.id) == StatusTag.tag_id).where(col(StatusTag.status_id) == sa.any_(ids)),
+    ]
+    for name, table in (("favourited", Favourite), ("bookmarked", Bookmark), ("pinned", Pin)):
+        parts.append(sa.select(sa.literal(name), table.status_id, sa.literal(0, sa.BigInteger),
+                               text, table.id, *no_media, *no_account, *no_status)
+                     .where(table.account_id == _VIEWER, col(table.status_id) == sa.any_(ids)))
+    parts.append(sa.select(sa.literal("reblogged"), s.reblog_of_id, sa.literal(0, sa.BigInteger),
+                           text, s.id, *no_media, *no_account, *no_status)
+                 .where(s.account_id == _VIEWER, s.reblog_of_id == sa.any_(ids)))
+    parts.append(sa.select(sa.literal("media"), *_EDGE_NULLS, *MEDIA_COLUMNS, *no_account,
+                           *no_status).where(media.c.status_id == sa.any_(ids)))
+    for kind, rows in (("page", page), ("boosted", boosted)):
+        parts.append(sa.select(sa.literal(kind), *_EDGE_NULLS, *no_media, *author, *rows.c)
+                     .select_from(rows.outerjoin(accounts, accounts.c.id == rows.c.account_id)))
+    return sa.union_all(*parts)
+
+
+def home_page(conn: sa.Connection, viewer_id: int, window: Window,
+              now: datetime | None = None) -> tuple[list[Any], Related]:
+    """`home_rows` and `load_raw_page` of them, for the viewer: on PostgreSQL in one
+    statement (two when a page read by id comes out short: then by followee)."""
+    if conn.dialect.name != "postgresql" or not raw_driver(conn):
+        rows = home_rows(conn, viewer_id, window, now)
+        return rows, load_raw_page(conn, rows, viewer_id)
+    shape, values = _shape(window), {"viewer": viewer_id, "now": now or utcnow(),
+                                     "limit": window.limit, "max_id": window.max_id,
+                                     "since_id": window.since_id, "min_id": window.min_id}
+    if window.min_id is None:
+        bound = {"scan": SCAN_BUDGET} if shape[0] else {"floor": _scan_floor(conn)}
+        found = _split_page(fetch(conn, _home_page_statement(shape), values | bound), viewer_id)
+        if len(found[0]) == window.limit:
+            return found
+        # by id past the scan, testing each author, while they are not too few among the
+        # newest statuses (a quarter page in SCAN_BUDGET); else one followee at a time
+        sparse = len(found[0]) * SPARSE_SHARE < window.limit
+        statement = _home_page_statement(shape, by_author=True, by_followee=sparse)
+    else:
+        statement = _home_page_statement(shape, by_author=True)
+    return _split_page(fetch(conn, statement, values), viewer_id)
+
+
+def _split_page(rows: list[Any], viewer_id: int) -> tuple[list[Any], Related]:
+    """The page (newest first) and its `Related`, from the rows of `_home_page_statement`
+    (what `models.related.load_raw_page` makes of its own rows)."""
+    page: list[Any] = []
+    related = Related(viewer=ViewerState(viewer_id))
+    if not rows:
+        return page, related
+    media_at = EDGE_WIDTH
+    account_at = media_at + len(MEDIA_COLUMNS)
+    status_at = account_at + len(ACCOUNT_COLUMNS)
+    statuses, accounts = related.statuses, related.accounts
+    media: dict[int, list[Any]] = defaultdict(list)
+    edges = []
+    for row in rows:
+        kind = row[0]
+        if row[account_at] is not None:  # an author, or an account mentioned
+            account = AccountRow._make(row[account_at:status_at])
+            accounts[account.id] = account
+        if kind == "page" or kind == "boosted":
+            status = StatusRow._make(row[status_at:])
+            statuses[status.id] = status
+            if kind == "page":
+                page.append(status)
+        elif kind == "media":
+            media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
+        else:
+            edges.append(row[:EDGE_WIDTH])
+    for found in media.values():
+        found.sort(key=lambda m: (m.position, m.id))
+    related.media = media
+    page.sort(key=lambda s: s.id, reverse=True)
+    attach_mentions(related, apply_edges(related, edges))
+    return page, related
 
 
 def _public(viewer_id: int | None, where: PublicFilter) -> sa.Select:  # type: ignore[type-arg]

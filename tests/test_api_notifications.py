@@ -99,3 +99,42 @@ async def test_refused_requests(api: Api) -> None:  # noqa: F811
     bad = await api.http("GET", "/api/v1/notifications?account_id=abc", token)
     assert bad.status_code == 422 and "error" in bad.json()
     assert len(await api.rows(Notification, Notification.account_id == alice.id)) == 5
+
+
+async def _count(api: Api, token: str, version: str = "v1", query: str = "") -> int:  # noqa: F811
+    answer = await api.http("GET", f"/api/{version}/notifications/unread_count{query}", token)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["count"]  # type: ignore[no-any-return]
+
+
+async def test_unread_counts_leave_out_what_a_hide_filter_drops(api: Api) -> None:  # noqa: F811
+    """As in Mastodon, the counts are of what the lists show: a notification whose status a
+    `hide` filter of the notifications context matches counts nowhere (v1 and grouped v2);
+    a `warn` filter, or one's own status, leaves it counted."""
+    alice, token = await api.user("alice")
+    bob, bob_token = await api.user("bob")
+    post = await api.act(actions.post_status, alice, text="my troll joke")
+    await api.act(actions.favourite, bob, post)  # one's own status: never filtered
+    for text in ("@alice you troll", "@alice tea?", "@alice a troll again"):
+        await api.act(actions.post_status, bob, text=text, mentions=[alice])
+    assert await _count(api, token) == 4 and await _count(api, token, "v2") == 4
+    for title, action, keyword in (("Trolls", "hide", "troll"), ("Tea", "warn", "tea")):
+        made = await api.http("POST", "/api/v2/filters", token, json={
+            "title": title, "context": ["notifications"], "filter_action": action,
+            "keywords_attributes": [{"keyword": keyword}]})
+        assert made.status_code == 200, made.text
+
+    listed = (await api.http("GET", "/api/v1/notifications", token)).json()
+    assert [n["type"] for n in listed] == ["mention", "favourite"]
+    groups = (await api.http("GET", "/api/v2/notifications", token)).json()
+    assert len(groups["notification_groups"]) == 2
+    assert await _count(api, token) == 2 and await _count(api, token, "v2") == 2
+    assert await _count(api, token, query="?limit=1") == 1
+    assert await _count(api, token, "v2", "?limit=1") == 1
+    assert await _count(api, token, query="?types[]=mention") == 1
+    async with api.inst.state.sessions() as session:  # read up to the favourite
+        session.add(Marker(account_id=alice.id, timeline="notifications",
+                           last_read_id=int(listed[1]["id"])))
+        await session.commit()
+    assert await _count(api, token) == 1 and await _count(api, token, "v2") == 1
+    assert bob.id

@@ -386,7 +386,9 @@ def _render(status: Row, related: Related, urls: Urls, rendered: dict[int, Entit
     return head + b'"reblog":' + orjson.dumps(inner)[:-1], tail[:-1]
 
 
-_ROWS = (sa.Row, tuple)  # rows read afresh (not ORM objects, which may be stale)
+# rows read afresh (not ORM objects, which may be stale); tuple first: `sa.Row` is an
+# abstract base class, slower to test against
+_ROWS = (tuple, sa.Row)
 
 
 def _flags(status_id: int, related: Related) -> bytes:

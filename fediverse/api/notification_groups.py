@@ -18,6 +18,7 @@ from fediverse.api.entities import Entity, account_entities, iso, status_entitie
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
+from fediverse.api.unread import count_shown_groups, hides
 from fediverse.routes.common import json_response, state
 from models import notifications as stored
 from models.notifications import GROUPED_TYPES, Group, NotificationFilter
@@ -148,9 +149,14 @@ async def unread_count(request: Request) -> Response:
     limit = min(p.integer("limit", 100, minimum=1) or 100, 1000)
     me = who.token.account_id or 0
     async with reader(request) as session:
-        count = await stored.count_groups(session, me, _filter(p), limit=limit,
-                                          since_id=await stored.read_up_to(session, me),
-                                          grouped=_grouped(p))
+        since_id, filters = await stored.read_up_to(session, me), await session_filters(session, me)
+        if hides(filters):  # as the list: not the groups those filters leave out
+            count = await count_shown_groups(session, state(request).urls, me, _filter(p),
+                                             since_id=since_id, limit=limit,
+                                             grouped=_grouped(p), filters=filters)
+        else:
+            count = await stored.count_groups(session, me, _filter(p), limit=limit,
+                                              since_id=since_id, grouped=_grouped(p))
     return json_response({"count": count})
 
 

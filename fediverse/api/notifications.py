@@ -14,6 +14,7 @@ from fediverse.api.entities import notification_entities
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.filtering import filter_notifications, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
+from fediverse.api.unread import count_shown, hides
 from fediverse.routes.common import json_response, state
 from models import notifications as stored
 from models.notifications import NotificationFilter
@@ -81,14 +82,22 @@ async def clear(request: Request) -> Response:
 
 
 async def unread_count(request: Request) -> Response:
-    """How many notifications came after the `notifications` marker, up to `limit`."""
+    """How many notifications came after the `notifications` marker, up to `limit`: those
+    the list shows (not those a `hide` filter of the notifications context leaves out)."""
     who = await caller(request, "read:notifications")
     p = await params(request)
     limit = min(p.integer("limit", 100, minimum=1) or 100, 1000)
+    wanted = _filter(p)
     async with reader(request) as session:
         me = who.token.account_id or 0
-        count = await stored.count_notifications(session, me, _filter(p), limit=limit,
-                                                 since_id=await stored.read_up_to(session, me))
+        since_id = await stored.read_up_to(session, me)
+        filters = await session_filters(session, me)
+        if not hides(filters):
+            count = await stored.count_notifications(session, me, wanted, limit=limit,
+                                                     since_id=since_id)
+        else:
+            count = await count_shown(session, state(request).urls, me, wanted,
+                                      since_id=since_id, limit=limit, filters=filters)
     return json_response({"count": count})
 
 

@@ -40,15 +40,23 @@ async def _answer(request: Request, statuses: list[Status], ids: list[int], page
 
 
 Rows = Callable[[sa.Connection], list[Any]]
+Loaded = Callable[[sa.Connection], tuple[list[Any], Related]]
 
 
-async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | None,
+def _with_related(rows: Rows, viewer_id: int | None) -> Loaded:
+    """The rows of `rows` and all they show (`load_raw_page`)."""
+    def loaded(conn: sa.Connection) -> tuple[list[Any], Related]:
+        found = rows(conn)
+        return found, load_raw_page(conn, found, viewer_id)
+    return loaded
+
+
+async def _timeline(request: Request, loaded: Loaded, page: Page, viewer_id: int | None,
                     context: str = "public", generic_plans: bool = False) -> Response:
     """The page's statuses and all they show, read in one go (`models.reads`), as entities,
     with the viewer's filters of `context` applied (`fediverse.api.filtering`)."""
     def work(conn: sa.Connection) -> tuple[list[Any], Related, tuple[Any, ...]]:
-        found = rows(conn)
-        return found, load_raw_page(conn, found, viewer_id), viewer_filters(conn, viewer_id)
+        return *loaded(conn), viewer_filters(conn, viewer_id)
 
     st = state(request)
     statuses, related, filters = await read(st.engine, work, generic_plans=generic_plans)
@@ -64,7 +72,7 @@ async def _timeline(request: Request, rows: Rows, page: Page, viewer_id: int | N
 async def home(request: Request) -> Response:
     viewer = await token_account(request, "read:statuses")
     page = page_of(await params(request))
-    return await _timeline(request, lambda conn: timelines.home_rows(
+    return await _timeline(request, lambda conn: timelines.home_page(
         conn, viewer, window_of(page)), page, viewer, "home", generic_plans=True)
 
 
@@ -72,8 +80,8 @@ async def public(request: Request) -> Response:
     viewer = await reader(request)
     p = await params(request)
     page, viewer_id = page_of(p), (viewer.id if viewer else None)
-    return await _timeline(request, lambda conn: timelines.public_rows(
-        conn, viewer_id, filter_of(p), window_of(page)), page, viewer_id)
+    return await _timeline(request, _with_related(lambda conn: timelines.public_rows(
+        conn, viewer_id, filter_of(p), window_of(page)), viewer_id), page, viewer_id)
 
 
 async def tag(request: Request) -> Response:
@@ -81,8 +89,8 @@ async def tag(request: Request) -> Response:
     p = await params(request)
     page, viewer_id = page_of(p), (viewer.id if viewer else None)
     name = request.path_params["hashtag"].lstrip("#")
-    return await _timeline(request, lambda conn: timelines.tagged_rows(
-        conn, name, viewer_id, filter_of(p), window_of(page)), page, viewer_id)
+    return await _timeline(request, _with_related(lambda conn: timelines.tagged_rows(
+        conn, name, viewer_id, filter_of(p), window_of(page)), viewer_id), page, viewer_id)
 
 
 Listing = Callable[..., Awaitable[list[tuple[int, Status]]]]

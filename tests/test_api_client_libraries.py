@@ -130,3 +130,24 @@ async def test_a_hashtag_and_the_lists_kept_none_of(api: Api) -> None:
     assert (await api.http("GET", f"/api/v1/accounts/{bob_row.id}/lists")).status_code == 401
     # no translation service: an empty map, as Mastodon answers with translation off
     assert (await api.http("GET", "/api/v1/instance/translation_languages")).json() == {}
+
+
+async def test_notification_policy_and_requests_and_account_roles(api: Api) -> None:
+    """Mastodon 4.3's notification policy (Elk and Phanpy read it on start): nothing is ever
+    held back as a request here, so every kind is accepted and nothing is pending."""
+    _, token = await api.user("alice")
+    nothing = {"pending_requests_count": 0, "pending_notifications_count": 0}
+    v2 = await api.http("GET", "/api/v2/notifications/policy", token)
+    assert v2.status_code == 200
+    assert v2.json() == {"for_not_following": "accept", "for_not_followers": "accept",
+                         "for_new_accounts": "accept", "for_private_mentions": "accept",
+                         "for_limited_accounts": "accept", "summary": nothing}
+    v1 = await api.http("GET", "/api/v1/notifications/policy", token)
+    assert v1.status_code == 200 and v1.json()["summary"] == nothing
+    assert v1.json()["filter_private_mentions"] is False
+    requests = await api.http("GET", "/api/v1/notifications/requests", token)
+    assert requests.status_code == 200 and requests.json() == []
+    for path in ("/api/v2/notifications/policy", "/api/v1/notifications/requests"):
+        assert (await api.http("GET", path, "bogus")).status_code == 401
+    me = await api.call(api.mastodon(token).account_verify_credentials)
+    assert me["roles"] == []

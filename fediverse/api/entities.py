@@ -85,6 +85,7 @@ def account_entity(account: Row, urls: Urls, stats: AccountStats | None = None) 
         "indexable": account.indexable,
         "noindex": not account.indexable,
         "hide_collections": False,
+        "roles": [],  # the badges of roles it holds: none shown
         "created_at": iso(account.created_at),
         "last_status_at": _day(counts.last_status_at),
         "statuses_count": counts.statuses_count,

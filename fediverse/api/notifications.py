@@ -101,7 +101,33 @@ async def unread_count(request: Request) -> Response:
     return json_response({"count": count})
 
 
+_NOTHING_PENDING = {"pending_requests_count": 0, "pending_notifications_count": 0}
+
+
+async def policy(request: Request) -> Response:
+    """Mastodon 4.3's notification policy: this server filters no notifications into
+    requests, so every kind is accepted and nothing is pending."""
+    await caller(request, "read:notifications")
+    if request.url.path.startswith("/api/v1/"):
+        return json_response({"filter_not_following": False, "filter_not_followers": False,
+                              "filter_new_accounts": False, "filter_private_mentions": False,
+                              "summary": _NOTHING_PENDING})
+    return json_response({"for_not_following": "accept", "for_not_followers": "accept",
+                          "for_new_accounts": "accept", "for_private_mentions": "accept",
+                          "for_limited_accounts": "accept", "summary": _NOTHING_PENDING})
+
+
+async def requests(request: Request) -> Response:
+    """Notification requests: none, since no notification is ever held back as one."""
+    await caller(request, "read:notifications")
+    return json_response([])
+
+
 routes: list[BaseRoute] = [
+    # before the routes that take an id or a group key there
+    Route("/api/v1/notifications/policy", policy, methods=["GET"]),
+    Route("/api/v2/notifications/policy", policy, methods=["GET"]),
+    Route("/api/v1/notifications/requests", requests, methods=["GET"]),
     *notification_groups.routes,  # v2: grouped
     Route("/api/v1/notifications", index, methods=["GET"]),
     Route("/api/v1/notifications/clear", clear, methods=["POST"]),

@@ -577,3 +577,20 @@ class FilterStatus(SQLModel, table=True):
     filter_id: int = Field(sa_column_args=[sa.ForeignKey("filters.id", ondelete="CASCADE")],
                            sa_type=sa.BigInteger, nullable=False)
     status_id: int = _status_ref()
+
+
+class ConversationMark(SQLModel, table=True):
+    """What an account did to one of its direct conversations (`models.conversations`): read
+    up to a status, or hid it up to a status. The conversations themselves are read from the
+    direct statuses, so a newer message makes it unread and shows it again."""
+
+    __tablename__ = "conversation_marks"
+    __table_args__ = (sa.Index("uq_conversation_marks_account_id_conversation", "account_id",
+                               "conversation", unique=True),)
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    conversation: str = Field(max_length=2048)  # statuses.conversation, else the status's uri
+    read_up_to: int = Field(default=0, sa_type=sa.BigInteger)  # a status id
+    hidden_up_to: int = Field(default=0, sa_type=sa.BigInteger)  # a status id
+    updated_at: datetime = _time()

@@ -16,6 +16,7 @@ from models.tables import (
     Account,
     Block,
     Bookmark,
+    ConversationMark,
     Favourite,
     Follow,
     Marker,
@@ -68,10 +69,13 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/accounts/{bob}/follow", "write:follows", "write:accounts", {}),
     ("POST", "/api/v1/accounts/{bob}/mute", "write:mutes", "write:blocks", {}),
     ("POST", "/api/v1/accounts/{bob}/block", "write:blocks", "write:mutes", {}),
+    ("GET", "/api/v1/conversations", "read:statuses", "read:accounts", {}),
+    ("POST", "/api/v1/conversations/{dm}/read", "write:conversations", "write:statuses", {}),
+    ("DELETE", "/api/v1/conversations/{dm}", "write:conversations", "write:statuses", {}),
 ]
 
 STORED: tuple[type[SQLModel], ...] = (Status, Favourite, Bookmark, Follow, Block, Mute, Marker,
-                                      MediaAttachment)
+                                      MediaAttachment, ConversationMark)
 
 
 async def token_of(api: Api, account: Account, scopes: str) -> str:
@@ -100,7 +104,9 @@ async def test_each_endpoint_asks_its_granular_scope(api: Api) -> None:
     bob, _ = await api.user("bob")
     theirs = await api.act(actions.post_status, bob, text="bob's post")
     mine = await api.act(actions.post_status, alice, text="alice's post")
-    ids = {"bob": str(bob.id), "theirs": str(theirs.id), "mine": str(mine.id)}
+    dm = await api.act(actions.post_status, bob, text="psst", visibility="direct",
+                       mentions=[alice])
+    ids = {"bob": str(bob.id), "theirs": str(theirs.id), "mine": str(mine.id), "dm": str(dm.id)}
     before = await counts(api)
     for method, path, _, wrong, request in ENDPOINTS:
         token = await token_of(api, alice, wrong)

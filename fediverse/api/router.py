@@ -9,6 +9,7 @@ def api_routes() -> list[BaseRoute]:
     from fediverse.api import (
         accounts,
         assets,
+        conversations,
         filters,
         generations,
         instance,
@@ -24,6 +25,6 @@ def api_routes() -> list[BaseRoute]:
 
     routes: list[BaseRoute] = []
     for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
-                   search, generations, streaming, filters, tags):
+                   search, generations, streaming, filters, tags, conversations):
         routes.extend(module.routes)
     return routes

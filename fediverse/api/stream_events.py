@@ -16,6 +16,7 @@ import orjson
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from fediverse.api.conversations import stream_payload
 from fediverse.api.entities import notification_entities, status_entities
 from fediverse.api.filtering import apply_filters, filter_notifications, session_filters
 from models import timelines
@@ -36,7 +37,8 @@ PUBLIC_FILTERS = {
     "public:remote:media": PublicFilter(remote=True, only_media=True),
     "hashtag": PublicFilter(), "hashtag:local": PublicFilter(local=True),
 }
-STREAMS = frozenset({*NOTIFYING, *PUBLIC_FILTERS})
+DIRECT = "direct"  # `conversation` events (`fediverse.api.conversations`)
+STREAMS = frozenset({*NOTIFYING, *PUBLIC_FILTERS, DIRECT})
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,12 @@ async def render(session: AsyncSession, urls: Urls, listener: Listener, event: E
                  ) -> list[Outgoing]:
     """What `listener` is sent for `event`, one message per channel it belongs to."""
     if event.kind in (UPDATE, EDIT):
-        return await _status(session, urls, listener, event)
+        sent = await _status(session, urls, listener, event)
+        if Channel(DIRECT) in listener.channels:
+            payload = await stream_payload(session, urls, listener.account.id, event.id)
+            if payload is not None:
+                sent.append(Outgoing(Channel(DIRECT), "conversation", payload))
+        return sent
     if event.kind == NOTIFICATION:
         return await _notification(session, urls, listener, event)
     if event.kind == DELETE:

@@ -1,7 +1,7 @@
 """Mastodon's streaming API: server-sent events per stream, and one WebSocket for many.
 
 SSE: `GET /api/v1/streaming/{user,user/notification,public,public/local,public/remote,
-hashtag,hashtag/local}` answer `text/event-stream`: `:)` first, then `event: NAME` /
+hashtag,hashtag/local,direct}` answer `text/event-stream`: `:)` first, then `event: NAME` /
 `data: PAYLOAD` pairs, and a `:thump` comment while quiet. WebSocket: `/api/v1/streaming`
 (token in `access_token`, `Authorization` or `Sec-WebSocket-Protocol`), `?stream=` for a
 first stream, then `{"type": "subscribe"|"unsubscribe", "stream": ..., "tag": ...}`; each
@@ -191,7 +191,7 @@ async def websocket(ws: WebSocket) -> None:
 
 _SSE_PATHS = {"user": "user", "user/notification": "user:notification", "public": "public",
               "public/local": "public:local", "public/remote": "public:remote",
-              "hashtag": "hashtag", "hashtag/local": "hashtag:local"}
+              "hashtag": "hashtag", "hashtag/local": "hashtag:local", "direct": "direct"}
 
 routes: list[BaseRoute] = [
     Route("/api/v1/streaming/health", health, methods=["GET", "HEAD"]),

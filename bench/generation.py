@@ -12,8 +12,9 @@ per request (float32 on the CPU, float16 on CUDA, as diffusers' examples load th
 a time under a lock (a pipeline is not safe to call from two threads), then one PNG encode.
 
 Clients are closed loops: each of N sends its next request when the last one is answered.
-Latency is from sending to having the encoded image. The baseline runs every concurrency
-first, then ours (with a dtype other than float32 ours casts the shared weights).
+Latency is from sending to having the encoded image; CPU seconds are the whole process's.
+The baseline runs every concurrency first, then ours. Ours has its own copy of the weights
+(it casts them to its dtype), so the baseline stays plain diffusers.
 
 Models: `tiny` (the built-in one), and `full`: an sd-turbo-architecture pipeline (the SD 2.1
 UNet as sd-turbo configures it, the OpenCLIP-H text encoder, the full SD autoencoder, Euler
@@ -25,11 +26,15 @@ computation as the real model, nothing downloaded.
     python bench/generation.py --model full --vae tiny --concurrency 16 --requests 1
     python bench/generation.py --model full --device cuda --vae full
     python bench/generation.py --model full --parts --threads 1   # each stage alone
+    python bench/generation.py --model full --vae tiny --check    # is ours (auto: bfloat16
+        on a CPU with it) seeded, batch-independent, and close to float32? (no timings)
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import io
 import os
 import statistics
@@ -137,8 +142,9 @@ def setup(model: str, device: str, options: ImageOptions) -> Setup:
     plain.set_progress_bar_config(disable=True)
     name = FULL_NAME if model == "full" else "tiny"
 
-    def build() -> Any:  # our own pipeline object on the same weights
-        return StableDiffusionPipeline(**plain.components, requires_safety_checker=False)
+    def build() -> Any:  # our own pipeline on a copy of the weights: ours casts them
+        return StableDiffusionPipeline(**copy.deepcopy(plain.components),
+                                       requires_safety_checker=False)
 
     ours = ImagePipeline(name, device, options, build=build)
     install_pipeline(ours)
@@ -221,6 +227,7 @@ class Result:
     images: int
     seconds: float
     latencies: list[float]
+    cpu: float  # the process's CPU seconds, all threads
 
     @property
     def per_second(self) -> float:
@@ -254,7 +261,7 @@ def drive(one: Callable[[int], None], clients: int, per_client: int) -> Result:
                 latencies.append(time.perf_counter() - sent)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -262,7 +269,7 @@ def drive(one: Callable[[int], None], clients: int, per_client: int) -> Result:
     if errors:
         raise errors[0]
     return Result(images=len(latencies), seconds=time.perf_counter() - started,
-                  latencies=latencies)
+                  latencies=latencies, cpu=time.process_time() - cpu)
 
 
 def parts(model: str, repeats: int) -> None:
@@ -324,6 +331,45 @@ def agreement(s: Setup) -> None:
           flush=True)
 
 
+def check(s: Setup, device: str) -> None:
+    """Our pipeline's pictures, in its dtype: the same seed twice gives the same pixels; a
+    seed alone and inside a batch of 4 give the same pixels; none is NaN (black) or flat; and
+    how far each is from the same seed through our path in float32 (same weights, same
+    autoencoder), the most that precision alone changes."""
+    import numpy as np
+
+    from fediverse.imaging.loading import dtype_for
+
+    seeds = [4242, 7, 99, 123456]
+    prompts = [PROMPTS[seed % len(PROMPTS)] for seed in seeds]
+    size = {"steps": s.steps, "width": s.side, "height": s.side, "guidance": s.guidance}
+
+    def pixels(image: Any) -> Any:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+    print(f"ours in {dtype_for(device, s.ours.options.dtype)}", flush=True)
+    alone = [pixels(s.ours.generate([prompt], seeds=[seed], **size)[0])
+             for prompt, seed in zip(prompts, seeds, strict=True)]
+    again = pixels(s.ours.generate(prompts[:1], seeds=seeds[:1], **size)[0])
+    batch = [pixels(image) for image in s.ours.generate(prompts, seeds=seeds, **size)]
+    print(f"same seed twice: identical {np.array_equal(alone[0], again)}", flush=True)
+    for seed, one, other in zip(seeds, alone, batch, strict=True):
+        print(f"seed {seed}: alone vs in a batch of {len(seeds)}: identical "
+              f"{np.array_equal(one, other)}, max abs difference {np.abs(one - other).max()}",
+              flush=True)
+    plain = s.baseline.components
+    reference = ImagePipeline(s.name, device, dataclasses.replace(
+        s.ours.options, dtype="float32", compile=False), build=lambda: type(s.baseline)(
+            **copy.deepcopy(plain), requires_safety_checker=False))
+    for prompt, seed, picture in zip(prompts, seeds, alone, strict=True):
+        exact = pixels(reference.generate([prompt], seeds=[seed], **size)[0])
+        difference = np.abs(picture - exact)
+        print(f"seed {seed}: ours std {picture.std():.1f}, {len(np.unique(picture.reshape(-1, 3), axis=0))} "
+              f"colours; float32 std {exact.std():.1f}; abs difference from float32: mean "
+              f"{difference.mean():.2f}, p99 {np.percentile(difference, 99):.0f}, max "
+              f"{difference.max()} of 255", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("tiny", "full"), default="tiny")
@@ -332,8 +378,8 @@ def main() -> None:
     parser.add_argument("--vae", default="tiny", help="our FEDIVERSE_IMAGE_VAE (full or tiny)")
     parser.add_argument("--compile", action="store_true",
                         help="our FEDIVERSE_IMAGE_COMPILE=1: compiled in the warm-up, which is "
-                             "batch 1; a batch of another size compiles again within its "
-                             "latency")
+                             "batch 1; on CUDA a batch of another size compiles again within "
+                             "its latency (the CPU runs the UNet one picture at a time)")
     parser.add_argument("--concurrency", default="1,4,16",
                         help="comma-separated concurrent requests")
     parser.add_argument("--requests", type=int, default=None,
@@ -344,6 +390,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads")
     parser.add_argument("--agreement", action="store_true",
                         help="compare one picture from each path (always on CUDA)")
+    parser.add_argument("--check", action="store_true",
+                        help="check our pictures instead of timing (see check())")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -363,6 +411,9 @@ def main() -> None:
     print(f"built {args.model} in {time.perf_counter() - started:.1f} s: {s.steps} step(s), "
           f"{s.side}x{s.side}, guidance {s.guidance:g}; ours: dtype {options.dtype}, "
           f"vae {options.vae}, compile {options.compile}", flush=True)
+    if args.check:
+        check(s, args.device)
+        return
     results: dict[tuple[str, int], Result] = {}
     if not args.skip_baseline:
         plain = baseline_request(s, args.device)
@@ -402,7 +453,8 @@ def main() -> None:
 
 def report(path: str, level: int, result: Result, batches: list[int] | None = None) -> None:
     sizes = f", batches {batches}" if batches else ""
-    print(f"{path:8} x{level:<2}: {result.images} images in {result.seconds:.1f} s, "
+    print(f"{path:8} x{level:<2}: {result.images} images in {result.seconds:.1f} s "
+          f"(CPU {result.cpu:.1f} s), "
           f"{result.per_second:.3f}/s, median {result.median:.2f} s, p95 {result.p95:.2f} s"
           f"{sizes}; load {load_average()}", flush=True)
 

@@ -223,3 +223,32 @@ def test_pictures_are_rounded_to_8_bits_as_diffusers_rounds_them():
     assert [image.mode for image in ours] == ["RGB", "RGB"]
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(theirs, ours,
                                                                           strict=True))
+
+
+def test_per_sample_calls_once_per_sample_and_joins_like_one_call():
+    import torch
+
+    from fediverse.imaging.loading import per_sample
+
+    seen: list[tuple[int, int, int]] = []
+
+    def forward(sample, timestep, hidden=None, extra=None, return_dict=True):
+        seen.append((sample.shape[0], hidden.shape[0], extra["ids"].shape[0]))
+        out = sample * 2 + hidden.sum() + extra["ids"].sum() + timestep
+        return {"sample": out} if return_dict else (out, timestep)
+
+    sample, hidden = torch.arange(6.0).reshape(3, 2), torch.ones(3, 4)
+    extra, timestep = {"ids": torch.arange(3.0).reshape(3, 1)}, torch.tensor(5.0)
+    whole = forward(sample, timestep, hidden=hidden, extra=extra)["sample"]
+    seen.clear()
+    split = per_sample(forward)
+    assert torch.equal(split(sample, timestep, hidden=hidden, extra=extra)["sample"],
+                       torch.cat([forward(sample[i:i + 1], timestep, hidden=hidden[i:i + 1],
+                                          extra={"ids": extra["ids"][i:i + 1]})["sample"]
+                                  for i in range(3)]))
+    assert seen[:3] == [(1, 1, 1)] * 3
+    joined, step = split(sample=sample, timestep=timestep, hidden=hidden, extra=extra,
+                         return_dict=False)
+    assert joined.shape == whole.shape and torch.equal(step, timestep)
+    one = split(sample[:1], timestep, hidden=hidden, extra=extra)  # batch 1: passed as is
+    assert seen[-1] == (1, 3, 3) and one["sample"].shape == (1, 2)

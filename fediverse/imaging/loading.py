@@ -72,7 +72,11 @@ def load_pipeline(model: str, device: str, options: ImageOptions = DEFAULT_OPTIO
         from fediverse.imaging.tiny import build_pipeline
 
         build = build_pipeline
-    pipe = build() if build is not None else load_pretrained(model, dtype)
+    if build is not None:
+        with quiet_libraries():  # importing diffusers' pipelines warns, as loading one does
+            pipe = build()
+    else:
+        pipe = load_pretrained(model, dtype)
     if options.tiny_vae:
         pipe.vae = tiny_autoencoder(pipe, options.vae, dtype, built=build is not None,
                                     small=model == TINY)
@@ -84,6 +88,8 @@ def load_pipeline(model: str, device: str, options: ImageOptions = DEFAULT_OPTIO
         channels_last(pipe.vae)
     if options.compile:
         compile_denoiser(pipe, device)
+    if device == "cpu":
+        one_picture_at_a_time(pipe)
     if getattr(pipe, "safety_checker", None) is not None:
         pipe.safety_checker = None
     return pipe
@@ -115,9 +121,10 @@ def channels_last(module: Any) -> None:
 
 def compile_denoiser(pipe: Any, device: str) -> None:
     """torch.compile the UNet: compiled on its first call (minutes on a small CPU), again once
-    for a new batch size or image size, then with dynamic shapes. On the CPU inductor freezes
-    the weights: convolutions and linear layers get oneDNN's prepacked weights and fused bias
-    and activation (about 8% off a full-size UNet step on an AVX2 CPU; docs/BENCHMARKS.md)."""
+    for a new image size (on CUDA: or batch size; the CPU runs one picture at a time), then
+    with dynamic shapes. On the CPU inductor freezes the weights: convolutions and linear
+    layers get oneDNN's prepacked weights and fused bias and activation (about 8% off a
+    full-size UNet step on an AVX2 CPU; docs/BENCHMARKS.md)."""
     import torch
 
     if device == "cpu":
@@ -125,6 +132,55 @@ def compile_denoiser(pipe: Any, device: str) -> None:
 
         inductor.freezing = True  # process-wide: weights are constants once compiled
     pipe.unet = torch.compile(pipe.unet)
+
+
+def one_picture_at_a_time(pipe: Any) -> None:
+    """The denoiser and the autoencoder run once per picture of a batch (and per half of a
+    guided pair), so that a seed gives the same pixels in a batch as alone: on the CPU some
+    kernels sum in another order for another batch size (bfloat16 GroupNorm on channels-last
+    input; others in a full-size UNet; float32 too, rarely, on an AVX512 CPU). The price is
+    throughput when requests wait together: each picture costs what it costs alone (on a
+    2-core AVX512 CPU, full-size at 4 and 16 concurrent requests, about half the images per
+    second of whole batches); a lone request is the same call as before."""
+    denoiser = getattr(pipe, "unet", None)
+    if denoiser is not None:
+        denoiser.forward = per_sample(denoiser.forward)  # compiled: once, for batch 1
+    autoencoder = getattr(pipe, "vae", None)
+    if autoencoder is not None and hasattr(autoencoder, "enable_slicing"):
+        autoencoder.enable_slicing()  # diffusers' own: encodes and decodes one at a time
+
+
+def per_sample(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """`forward` called once per sample of the batch of its first argument (or `sample`), the
+    outputs joined: tensor arguments of that batch size (in keyword dicts too) are split."""
+    import torch
+
+    def split(value: Any, index: int, count: int) -> Any:
+        if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == count:
+            return value[index:index + 1]
+        if isinstance(value, dict):
+            return {key: split(item, index, count) for key, item in value.items()}
+        return value
+
+    def join(outputs: list[Any]) -> Any:
+        first = outputs[0]
+        if isinstance(first, torch.Tensor) and first.ndim:
+            return torch.cat(outputs)
+        if isinstance(first, dict):  # diffusers' output classes are ordered dicts
+            return type(first)(**{key: join([output[key] for output in outputs])
+                                  for key in first})
+        if isinstance(first, tuple):
+            return tuple(join(list(items)) for items in zip(*outputs, strict=True))
+        return first
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        count = (args[0] if args else kwargs["sample"]).shape[0]
+        if count == 1:
+            return forward(*args, **kwargs)
+        return join([forward(*(split(argument, index, count) for argument in args),
+                             **split(kwargs, index, count)) for index in range(count)])
+
+    return run
 
 
 def cast(pipe: Any, dtype: Any) -> None:

@@ -6,7 +6,11 @@ alone). Nothing is written when a direct status is stored; `ConversationMark` ke
 the account did: read up to a status, hid up to a status. So a newer message from someone
 else makes a conversation unread again, and shows a hidden one again.
 
-A conversation's id is the id of its first such status; its pages go by its last status's id.
+A conversation's id is the id of its first such status, deleted or not (statuses are only
+soft-deleted, so the id stays when the first message goes); its pages go by its last shown
+status's id. Statuses of whom the account blocks or mutes, or who block it, are not shown:
+they neither make a conversation, nor show it again, nor make it unread (until unblocked or
+unmuted: it is all read at request time).
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.status_queries import Window
-from models.tables import ConversationMark, Mention, Status
+from models.status_queries import Window, not_blocked
+from models.tables import ConversationMark, Mention, Mute, Status
 from models.types import utcnow
 
 
 @dataclass(frozen=True)
 class Conversation:
-    id: int  # its first status
+    id: int  # its first status, deleted or not
     key: str
     last_status_id: int
     unread: bool
@@ -37,24 +41,39 @@ def _key() -> sa.ColumnElement[str]:
 
 
 _ME = sa.bindparam("me", type_=sa.BigInteger)
+_NOW = sa.bindparam("now", type_=Mute.__table__.c.expires_at.type)  # type: ignore[attr-defined]
 
 
 def _direct_of_me() -> sa.ColumnElement[bool]:
-    """The live direct statuses the account `:me` wrote or is mentioned in."""
+    """The direct statuses the account `:me` wrote or is mentioned in, deleted ones too."""
     mentioned = select(Mention.status_id).where(Mention.account_id == _ME)
     return sa.and_(
-        col(Status.visibility) == "direct", col(Status.deleted_at).is_(None),
+        col(Status.visibility) == "direct",
         sa.or_(col(Status.account_id) == _ME,
                col(Status.id).in_(mentioned) & col(Status.pending).is_(False)))
+
+
+def _visible() -> sa.ColumnElement[bool]:
+    """Of those, the live ones whose author `:me` neither blocks nor mutes (as the home
+    timeline does, `:now` the time), nor is blocked by."""
+    muted = select(Mute.target_account_id).where(
+        Mute.account_id == _ME, col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > _NOW))
+    return sa.and_(col(Status.deleted_at).is_(None), not_blocked(_ME),  # type: ignore[arg-type]
+                   ~col(Status.account_id).in_(muted))
+
+
+def _params(account_id: int) -> dict[str, object]:
+    return {"me": account_id, "now": utcnow()}
 
 
 @functools.cache
 def _listing() -> sa.Select:
     """The shown conversations of `:me` (built once: building it costs more than running it
-    on a small inbox)."""
+    on a small inbox). One without a shown status has no `last_id` and drops out."""
     key = _key().label("key")
+    shown_id = sa.case((_visible(), col(Status.id)), else_=None)
     grouped = (sa.select(key, sa.func.min(Status.id).label("first_id"),
-                         sa.func.max(Status.id).label("last_id"))
+                         sa.func.max(shown_id).label("last_id"))
                .where(_direct_of_me()).group_by(key).subquery("grouped"))
     last = Status.__table__.alias("last")  # type: ignore[attr-defined]
     mark = ConversationMark.__table__.alias("mark")  # type: ignore[attr-defined]
@@ -69,9 +88,10 @@ def _listing() -> sa.Select:
 
 
 @functools.cache
-def _key_of_status() -> sa.Select:
-    return sa.select(_key()).where(col(Status.id) == sa.bindparam("status_id"),
-                                   _direct_of_me())
+def _key_of_status(shown: bool) -> sa.Select:
+    query = sa.select(_key()).where(col(Status.id) == sa.bindparam("status_id"),
+                                    _direct_of_me())
+    return query.where(_visible()) if shown else query
 
 
 def _of(rows: list[sa.Row]) -> list[Conversation]:
@@ -90,14 +110,16 @@ def page(conn: sa.Connection, account_id: int, window: Window) -> list[Conversat
     if not newest:
         query = query.where(last_id > window.min_id)
     query = query.order_by(last_id.desc() if newest else last_id.asc()).limit(window.limit)
-    rows = _of(list(conn.execute(query, {"me": account_id}).all()))
+    rows = _of(list(conn.execute(query, _params(account_id)).all()))
     return rows if newest else rows[::-1]
 
 
 async def _shown(session: AsyncSession, account_id: int, status_id: int,
                  first: bool) -> Conversation | None:
-    me = {"me": account_id}
-    key = (await session.exec(_key_of_status(), params={**me, "status_id": status_id})).first()
+    me = _params(account_id)
+    # by its first status (it may be deleted), or by a status that is shown now
+    key = (await session.exec(_key_of_status(not first),
+                              params={**me, "status_id": status_id})).first()
     if key is None:
         return None
     query = _listing()

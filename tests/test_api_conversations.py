@@ -85,6 +85,78 @@ async def test_read_and_remove_until_a_new_message(api: Api) -> None:  # noqa: F
     assert await api.call(bob_client.conversations) == []
 
 
+async def test_blocked_and_muted_accounts_neither_make_nor_surface_one(api: Api) -> None:  # noqa: F811
+    alice, alice_token = await api.user("alice")
+    bob, bob_token = await api.user("bob")
+    carol, carol_token = await api.user("carol")
+    dave, dave_token = await api.user("dave")
+    alice_client, bob_client = api.mastodon(alice_token), api.mastodon(bob_token)
+    carol_client, dave_client = api.mastodon(carol_token), api.mastodon(dave_token)
+    await api.call(bob_client.account_block, carol.id)
+    await api.call(bob_client.account_mute, dave.id)
+
+    blocked = await api.call(carol_client.status_post, "@bob hi", visibility="direct")
+    muted = await api.call(dave_client.status_post, "@bob hey", visibility="direct")
+    assert await api.call(bob_client.conversations) == []
+    for path in (f"{blocked.id}/read", f"{muted.id}/read"):
+        assert (await api.http("POST", f"/api/v1/conversations/{path}", bob_token)
+                ).status_code == 404
+    assert len(await api.call(dave_client.conversations)) == 1  # his own is still his
+
+    first = await api.call(alice_client.status_post, "@bob @carol @dave all", visibility="direct")
+    [conv] = await api.call(bob_client.conversations)
+    await api.call(bob_client.conversations_read, conv.id)
+    await api.call(carol_client.status_post, "@bob @alice me too", visibility="direct",
+                   in_reply_to_id=first.id)
+    daves = await api.call(dave_client.status_post, "@bob @alice and me",
+                           visibility="direct", in_reply_to_id=first.id)
+    [conv] = await api.call(bob_client.conversations)  # neither makes it unread
+    assert conv.id == str(first.id) and conv.unread is False
+    assert conv.last_status.id == first.id
+
+    await api.http("DELETE", f"/api/v1/conversations/{conv.id}", bob_token)
+    last = await api.call(carol_client.status_post, "@bob @alice still here",
+                          visibility="direct", in_reply_to_id=first.id)
+    assert await api.call(bob_client.conversations) == []  # nor shows it again
+    [alices] = await api.call(alice_client.conversations)  # alice blocks no one
+    assert alices.last_status.id == last.id and alices.unread is True
+
+    await api.call(bob_client.account_unmute, dave.id)  # read at request time: back
+    bobs = await api.call(bob_client.conversations)
+    assert [c.last_status.id for c in bobs] == [daves.id, muted.id]
+    assert [c.id for c in bobs] == [str(first.id), str(muted.id)]
+    assert all(c.unread for c in bobs)
+
+
+async def test_id_stays_when_the_first_status_goes(api: Api) -> None:  # noqa: F811
+    _, alice_token = await api.user("alice")
+    _, bob_token = await api.user("bob")
+    alice_client, bob_client = api.mastodon(alice_token), api.mastodon(bob_token)
+    first = await api.call(alice_client.status_post, "@bob one", visibility="direct")
+    second = await api.call(bob_client.status_post, "@alice two", visibility="direct",
+                            in_reply_to_id=first.id)
+    third = await api.call(alice_client.status_post, "@bob three", visibility="direct",
+                           in_reply_to_id=second.id)
+    await api.call(alice_client.status_delete, first.id)
+
+    [conv] = await api.call(bob_client.conversations)
+    assert conv.id == str(first.id) and conv.last_status.id == third.id and conv.unread
+    [theirs] = await api.call(alice_client.conversations)
+    assert theirs.id == conv.id
+    done = await api.call(bob_client.conversations_read, conv.id)
+    assert done.id == conv.id and done.unread is False
+    assert (await api.http("POST", f"/api/v1/conversations/{second.id}/read", bob_token)
+            ).status_code == 404  # not its id
+
+    await api.call(alice_client.status_delete, third.id)
+    [conv] = await api.call(bob_client.conversations)
+    assert conv.id == str(first.id) and conv.last_status.id == second.id
+    answer = await api.http("DELETE", f"/api/v1/conversations/{conv.id}", bob_token)
+    assert answer.status_code == 200 and await api.call(bob_client.conversations) == []
+    await api.call(bob_client.status_delete, second.id)  # none left: gone for alice too
+    assert await api.call(alice_client.conversations) == []
+
+
 async def test_pages_and_link_headers(api: Api) -> None:  # noqa: F811
     alice, alice_token = await api.user("alice")
     _, bob_token = await api.user("bob")
@@ -178,10 +250,14 @@ async def test_direct_messages_across_two_servers(pair) -> None:  # noqa: F811
 class _Heard(StreamListener):
     def __init__(self) -> None:
         self.conversations: list[Any] = []
+        self.deleted: list[int] = []
         self.opened = threading.Event()
 
     def on_conversation(self, conversation: Any) -> None:
         self.conversations.append(conversation)
+
+    def on_delete(self, status_id: int) -> None:
+        self.deleted.append(int(status_id))
 
     def handle_heartbeat(self) -> None:
         self.opened.set()
@@ -198,10 +274,17 @@ async def test_direct_stream_tells_of_new_messages(api: Api, monkeypatch) -> Non
     try:
         assert await asyncio.to_thread(heard.opened.wait, 10)
         await api.call(alice_client.status_post, "@bob not direct")
-        await api.call(alice_client.status_post, "@carol not for bob", visibility="direct")
+        other = await api.call(alice_client.status_post, "@carol not for bob",
+                               visibility="direct")
         sent = await api.call(alice_client.status_post, "@bob psst", visibility="direct")
         for _ in range(200):
             if heard.conversations:
+                break
+            await asyncio.sleep(0.025)
+        await api.call(alice_client.status_delete, other.id)
+        await api.call(alice_client.status_delete, sent.id)
+        for _ in range(200):
+            if heard.deleted:
                 break
             await asyncio.sleep(0.025)
         await asyncio.sleep(0.3)
@@ -210,3 +293,4 @@ async def test_direct_stream_tells_of_new_messages(api: Api, monkeypatch) -> Non
     [conv] = heard.conversations
     assert conv.id == str(sent.id) and conv.unread is True
     assert conv.last_status.id == sent.id and [a.acct for a in conv.accounts] == ["alice"]
+    assert heard.deleted == [int(sent.id)]  # only his: the one to carol never reached him

@@ -66,12 +66,13 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/statuses/{theirs}/reblog", "write:statuses", "write:favourites", {}),
     ("POST", "/api/v1/statuses/{mine}/pin", "write:accounts", "write:statuses", {}),
     ("POST", "/api/v1/notifications/clear", "write:notifications", "write:statuses", {}),
-    ("POST", "/api/v1/accounts/{bob}/follow", "write:follows", "write:accounts", {}),
-    ("POST", "/api/v1/accounts/{bob}/mute", "write:mutes", "write:blocks", {}),
-    ("POST", "/api/v1/accounts/{bob}/block", "write:blocks", "write:mutes", {}),
+    # before the mute and block below: bob's direct message is hidden from then on
     ("GET", "/api/v1/conversations", "read:statuses", "read:accounts", {}),
     ("POST", "/api/v1/conversations/{dm}/read", "write:conversations", "write:statuses", {}),
     ("DELETE", "/api/v1/conversations/{dm}", "write:conversations", "write:statuses", {}),
+    ("POST", "/api/v1/accounts/{bob}/follow", "write:follows", "write:accounts", {}),
+    ("POST", "/api/v1/accounts/{bob}/mute", "write:mutes", "write:blocks", {}),
+    ("POST", "/api/v1/accounts/{bob}/block", "write:blocks", "write:mutes", {}),
 ]
 
 STORED: tuple[type[SQLModel], ...] = (Status, Favourite, Bookmark, Follow, Block, Mute, Marker,

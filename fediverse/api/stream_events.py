@@ -117,6 +117,8 @@ async def _could_see(session: AsyncSession, channel: Channel, status: Status, me
         return (status.account_id == me.id
                 or await is_accepted_follower(session, me.id, status.account_id)) \
             and await may_see(session, status, me)
+    if channel.name == DIRECT:  # its author and whom it mentions
+        return status.visibility == "direct" and await may_see(session, status, me)
     if channel.name.startswith("hashtag"):
         return status.visibility == "public" and (channel.tag or "").lower() in \
             await _tags(session, status.id)

@@ -261,7 +261,8 @@ def home_rows(conn: sa.Connection, viewer_id: int, window: Window,
 # reads) in one statement. Each row is a kind, then four columns of an edge (mentions,
 # tags, the viewer's marks: `models.related._edges`), a medium's, an account's and a
 # status's, NULL where not of its kind. The page's statuses ("page") and those they boost
-# ("boosted") come with their authors, mentions with the account mentioned.
+# ("boosted") come with their authors; each account mentioned is a row of its own
+# ("account"). Few wide branches: each costs PostgreSQL its width to set up on every run.
 _EDGE_NULLS = [sa.cast(sa.null(), t) for t in (sa.BigInteger, sa.BigInteger, sa.Text,
                                                 sa.BigInteger)]
 
@@ -288,28 +289,38 @@ def _home_page_statement(shape: tuple[bool, bool, bool], by_author: bool = False
     no_status = _nulls(Status.__table__.c)  # type: ignore[attr-defined]
     author = [accounts.c[c.name] for c in ACCOUNT_COLUMNS]
     text = sa.cast(sa.null(), sa.Text)
-    parts: list[Any] = [
-        sa.select(sa.literal("mention"), Mention.status_id, Mention.account_id, text, Mention.id,
-                  *no_media, *author, *no_status)
-        .outerjoin(accounts, accounts.c.id == Mention.account_id)
+    # the edges as one narrow union, padded once
+    narrow: list[Any] = [
+        sa.select(sa.literal("mention"), Mention.status_id, Mention.account_id, text, Mention.id)
         .where(col(Mention.status_id) == sa.any_(ids)),
-        sa.select(sa.literal("tag"), StatusTag.status_id, Tag.id, Tag.name, StatusTag.id,
-                  *no_media, *no_account, *no_status)
+        sa.select(sa.literal("tag"), StatusTag.status_id, Tag.id, Tag.name, StatusTag.id)
         .join(Tag, col(Tag.id) == StatusTag.tag_id).where(col(StatusTag.status_id) == sa.any_(ids)),
     ]
     for name, table in (("favourited", Favourite), ("bookmarked", Bookmark), ("pinned", Pin)):
-        parts.append(sa.select(sa.literal(name), table.status_id, sa.literal(0, sa.BigInteger),
-                               text, table.id, *no_media, *no_account, *no_status)
-                     .where(table.account_id == _VIEWER, col(table.status_id) == sa.any_(ids)))
-    parts.append(sa.select(sa.literal("reblogged"), s.reblog_of_id, sa.literal(0, sa.BigInteger),
-                           text, s.id, *no_media, *no_account, *no_status)
-                 .where(s.account_id == _VIEWER, s.reblog_of_id == sa.any_(ids)))
-    parts.append(sa.select(sa.literal("media"), *_EDGE_NULLS, *MEDIA_COLUMNS, *no_account,
-                           *no_status).where(media.c.status_id == sa.any_(ids)))
-    for kind, rows in (("page", page), ("boosted", boosted)):
-        parts.append(sa.select(sa.literal(kind), *_EDGE_NULLS, *no_media, *author, *rows.c)
-                     .select_from(rows.outerjoin(accounts, accounts.c.id == rows.c.account_id)))
-    return sa.union_all(*parts)
+        narrow.append(sa.select(sa.literal(name), table.status_id, sa.literal(0, sa.BigInteger),
+                                text, table.id)
+                      .where(table.account_id == _VIEWER, col(table.status_id) == sa.any_(ids)))
+    narrow.append(sa.select(sa.literal("reblogged"), s.reblog_of_id, sa.literal(0, sa.BigInteger),
+                            text, s.id)
+                  .where(s.account_id == _VIEWER, s.reblog_of_id == sa.any_(ids)))
+    edges = sa.union_all(*narrow).subquery("edges")
+    # the page's statuses, those they boost and the accounts mentioned (as rows of no status
+    # but the account's id), each with its account: one join for them all
+    mentioned = list(no_status)
+    at = [c.name for c in Status.__table__.c].index("account_id")  # type: ignore[attr-defined]
+    mentioned[at] = Mention.account_id
+    shown_rows = sa.union_all(
+        sa.select(sa.literal("page").label("kind"), *page.c),
+        sa.select(sa.literal("boosted"), *boosted.c),
+        sa.select(sa.literal("account"), *mentioned).where(col(Mention.status_id) == sa.any_(ids)),
+    ).subquery("shown_rows")
+    status_columns = [shown_rows.c[c.name] for c in page.c]
+    return sa.union_all(
+        sa.select(*edges.c, *no_media, *no_account, *no_status),
+        sa.select(sa.literal("media"), *_EDGE_NULLS, *MEDIA_COLUMNS, *no_account, *no_status)
+        .where(media.c.status_id == sa.any_(ids)),
+        sa.select(shown_rows.c.kind, *_EDGE_NULLS, *no_media, *author, *status_columns)
+        .select_from(shown_rows.outerjoin(accounts, accounts.c.id == shown_rows.c.account_id)))
 
 
 def home_page(conn: sa.Connection, viewer_id: int, window: Window,
@@ -361,7 +372,7 @@ def _split_page(rows: list[Any], viewer_id: int) -> tuple[list[Any], Related]:
                 page.append(status)
         elif kind == "media":
             media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
-        else:
+        elif kind != "account":
             edges.append(row[:EDGE_WIDTH])
     for found in media.values():
         found.sort(key=lambda m: (m.position, m.id))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.status_queries import Window, not_blocked
+from models.status_queries import Window, muted_by, not_blocked
 from models.tables import ConversationMark, Mention, Mute, Status
 from models.types import utcnow
 
@@ -56,10 +56,8 @@ def _direct_of_me() -> sa.ColumnElement[bool]:
 def _visible() -> sa.ColumnElement[bool]:
     """Of those, the live ones whose author `:me` neither blocks nor mutes (as the home
     timeline does, `:now` the time), nor is blocked by."""
-    muted = select(Mute.target_account_id).where(
-        Mute.account_id == _ME, col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > _NOW))
     return sa.and_(col(Status.deleted_at).is_(None), not_blocked(_ME),  # type: ignore[arg-type]
-                   ~col(Status.account_id).in_(muted))
+                   ~col(Status.account_id).in_(muted_by(_ME, _NOW)))
 
 
 def _params(account_id: int) -> dict[str, object]:

@@ -21,6 +21,7 @@ from models.tables import (
     IdempotencyKey,
     MediaAttachment,
     Mention,
+    Mute,
     Status,
     StatusEdit,
 )
@@ -53,6 +54,13 @@ def not_blocked(viewer_id: int | None) -> sa.ColumnElement[bool]:
     blocked = select(Block.target_account_id).where(Block.account_id == viewer_id)
     blockers = select(Block.account_id).where(Block.target_account_id == viewer_id)
     return ~col(Status.account_id).in_(blocked) & ~col(Status.account_id).in_(blockers)
+
+
+def muted_by(viewer_id: Any, now: Any) -> Any:
+    """Whom `viewer_id` mutes at `now`: mutes with no end, and those ending later."""
+    return select(Mute.target_account_id).where(
+        Mute.account_id == viewer_id,
+        col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > now))
 
 
 async def visible_status(session: AsyncSession, status_id: int, viewer: Account | None

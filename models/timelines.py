@@ -43,7 +43,7 @@ from models.related import (
 )
 from models.related import _apply_edges as apply_edges
 from models.related import _attach_mentions as attach_mentions
-from models.status_queries import Window, not_blocked, page, windowed
+from models.status_queries import Window, muted_by, not_blocked, page, windowed
 from models.tables import (
     Account,
     Bookmark,
@@ -123,9 +123,7 @@ def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  #
                                  Follow.state == "accepted",
                                  col(Status.reblog_of_id).is_(None) | col(Follow.show_reblogs),
                                  _LanguageShown(Follow.languages, Status.language))
-    muted = select(Mute.target_account_id).where(
-        Mute.account_id == viewer_id,
-        col(Mute.expires_at).is_(None) | (col(Mute.expires_at) > now))
+    muted = muted_by(viewer_id, now)
     mentioned = sa.exists().where(Mention.status_id == Status.id,
                                   Mention.account_id == viewer_id)
     # `account_id + 0`: read by id, newest first, testing each author, rather than every

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlmodel import select
+
 from models.db import session_factory
-from models.tables import Account, MediaAttachment, Status
+from models.tables import Account, MediaAttachment, Mute, Status
+from models.types import utcnow
 from outbox import actions
 from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
 
@@ -105,3 +110,31 @@ async def test_bookmarks_and_favourites_lists(api: Api) -> None:
     assert all(s.favourited for s in favourites)
     _, read_statuses = await api.user("bob", scopes="read:statuses")
     assert (await api.http("GET", "/api/v1/bookmarks", read_statuses)).status_code == 403
+
+
+async def test_muted_followees_leave_home_until_the_mute_ends(api: Api) -> None:  # noqa: F811
+    alice, token = await api.user("alice")
+    bob, bob_token = await api.user("bob")
+    carol, carol_token = await api.user("carol")
+    for followee in (bob, carol):
+        await api.act(actions.follow, alice, followee)
+    a, b, c = (api.mastodon(t) for t in (token, bob_token, carol_token))
+    await api.call(b.status_post, "bob speaks")
+    await api.call(c.status_post, "carol speaks")
+
+    async def home() -> list[str]:
+        return [s.content for s in await api.call(a.timeline_home)]
+
+    assert await home() == ["<p>carol speaks</p>", "<p>bob speaks</p>"]
+    await api.call(a.account_mute, bob.id, duration=3600)
+    assert await home() == ["<p>carol speaks</p>"]
+    async with session_factory(api.inst.state.engine, immediate=True)() as session:
+        [mute] = (await session.exec(select(Mute))).all()
+        mute.expires_at = utcnow() - timedelta(seconds=1)  # the mute has ended
+        session.add(mute)
+        await session.commit()
+    assert await home() == ["<p>carol speaks</p>", "<p>bob speaks</p>"]
+    await api.call(a.account_mute, carol.id)  # no end
+    assert await home() == ["<p>bob speaks</p>"]
+    await api.call(a.account_unmute, carol.id)
+    assert await home() == ["<p>carol speaks</p>", "<p>bob speaks</p>"]

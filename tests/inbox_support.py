@@ -1,11 +1,14 @@
 """Helpers for the inbox tests: a Context on a migrated database, an origin server on
-127.0.0.1 that serves documents, seeded rows, and row counts of every table."""
+127.0.0.1 that serves documents, a fake remote server that also takes deliveries (for the
+vendor payload tests), seeded rows, and row counts of every table."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 import uvicorn
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
@@ -26,7 +31,7 @@ from activitypub.vocab import host_of
 from inbox.apply import apply_activity
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
-from models.tables import Account, Status
+from models.tables import Account, Job, Status
 from outbox.context import Context
 from outbox.urls import Urls
 from tests.instances import free_port, serving
@@ -138,3 +143,63 @@ def actor_doc(uri: str, **extra: Any) -> dict[str, Any]:
     return {"@context": ["https://www.w3.org/ns/activitystreams"], "id": uri, "type": "Person",
             "preferredUsername": name, "inbox": uri + "/inbox", "followers": uri + "/followers",
             "publicKey": {"id": uri + "#main-key", "owner": uri, "publicKeyPem": "PEM"}} | extra
+
+
+@dataclass
+class FakeServer:
+    """Another server on 127.0.0.1: GET answers the documents served, POST is taken and kept."""
+
+    port: int
+    docs: dict[str, Any] = field(default_factory=dict)
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, doc: dict[str, Any]) -> None:
+        self.docs[doc["id"].removeprefix(self.base)] = doc
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "POST":
+            self.received.append(json.loads(await request.body()))
+            return Response(status_code=202)
+        doc = self.docs.get(request.url.path)
+        if doc is None:
+            return Response(status_code=404)
+        return Response(json.dumps(doc), media_type=AS_JSON)
+
+    async def delivered(self, kind: str, wait: float = 10.0) -> dict[str, Any]:
+        """The first activity of `kind` delivered to it, waited for."""
+        deadline = time.monotonic() + wait
+        while True:
+            found = [a for a in self.received if a.get("type") == kind]
+            if found:
+                return found[0]
+            assert time.monotonic() < deadline, f"no {kind} was delivered"
+            await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def fake_server() -> AsyncIterator[FakeServer]:
+    fake = FakeServer(port=free_port())
+    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST"])])
+    async with serving(app, fake.port):
+        yield fake
+
+
+async def jobs_settled(api: Any, wait: float = 10.0) -> None:
+    """Until the instance behind `api` (tests.test_api_accounts_support.Api) has no job
+    queued or running."""
+    deadline = time.monotonic() + wait
+    while await api.rows(Job, Job.state.in_(("queued", "running"))):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "jobs still waiting"
+        await asyncio.sleep(0.05)
+
+
+def rsa_signature(pem: str, text: str) -> str:
+    """Base64 RSA-SHA256 (PKCS#1 v1.5) of `text` with the private key `pem`, made with
+    `cryptography` directly, not with our signer."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()

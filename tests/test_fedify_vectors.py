@@ -8,58 +8,26 @@ the inbox it used; what alice sees is read with Mastodon.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from activitypub.keys import generate_rsa_keypair
-from models.tables import Job
-from tests.inbox_support import VECTORS
-from tests.instances import free_port, running_instance, serving
+from tests.inbox_support import VECTORS, FakeServer, fake_server, jobs_settled, rsa_signature
+from tests.instances import running_instance
 from tests.test_api_accounts_support import Api
 
 FEDIFY = "https://fedify.example"
 LOCAL = "https://local.example"
 ALICE_POST = LOCAL + "/users/alice/statuses/1"  # the placeholder for alice's post
 OUR_FOLLOW = LOCAL + "/users/alice#follows/1"  # the placeholder for our Follow's id
-WAIT = 10.0
-
-
-@dataclass
-class FakeFedify:
-    """Fedify on 127.0.0.1: GET answers the documents served, POST is taken and kept."""
-
-    port: int
-    docs: dict[str, Any] = field(default_factory=dict)
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def handle(self, request: Request) -> Response:
-        if request.method == "POST":
-            self.received.append(json.loads(await request.body()))
-            return Response(status_code=202)
-        doc = self.docs.get(request.url.path)
-        if doc is None:
-            return Response(status_code=404)
-        return Response(json.dumps(doc), media_type="application/activity+json")
 
 
 def rfc9421_signed(url: str, host: str, body: bytes, key_id: str, pem: str) -> dict[str, str]:
@@ -77,7 +45,7 @@ def rfc9421_signed(url: str, host: str, body: bytes, key_id: str, pem: str) -> d
     lines = ['"@method": POST', f'"@target-uri": {url}', f'"@authority": {host}',
              f'"host": {host}', f'"date": {headers["Date"]}',
              f'"content-digest": {headers["Content-Digest"]}', f'"@signature-params": {params}']
-    signature = _sign(pem, "\n".join(lines))
+    signature = rsa_signature(pem, "\n".join(lines))
     headers["Signature-Input"] = "sig1=" + params
     headers["Signature"] = f"sig1=:{signature}:"
     return headers
@@ -94,20 +62,14 @@ def cavage_signed(path: str, host: str, body: bytes, key_id: str, pem: str) -> d
     }
     lines = [f"(request-target): post {path}", *(f"{k.lower()}: {v}" for k, v in headers.items())]
     headers["Signature"] = (f'keyId="{key_id}",algorithm="rsa-sha256",headers="(request-target) '
-                            f'content-type date digest host",signature="{_sign(pem, chr(10).join(lines))}"')
+                            f'content-type date digest host",signature="{rsa_signature(pem, chr(10).join(lines))}"')
     return headers
-
-
-def _sign(pem: str, text: str) -> str:
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
 @dataclass
 class World:
     api: Api
-    fedify: FakeFedify
+    fedify: FakeServer
     private_pem: str
     public_pem: str
     standard: str  # "rfc9421": to alice's inbox, as in the capture; "cavage": to the shared one
@@ -139,34 +101,13 @@ class World:
         async with self.api.inst.client() as http:
             answer = await http.post(path, content=body, headers=headers)
         assert answer.status_code == 202, answer.text
-        deadline = time.monotonic() + WAIT
-        while await self.api.rows(Job, Job.state.in_(("queued", "running"))):  # type: ignore[attr-defined]
-            assert time.monotonic() < deadline, "jobs still waiting"
-            await asyncio.sleep(0.05)
-
-    async def delivered(self, kind: str) -> dict[str, Any]:
-        """The first activity of `kind` we delivered to Fedify."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            found = [a for a in self.fedify.received if a.get("type") == kind]
-            if found:
-                return found[0]
-            assert time.monotonic() < deadline, f"no {kind} reached Fedify"
-            await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def fedify_server() -> AsyncIterator[FakeFedify]:
-    fake = FakeFedify(port=free_port())
-    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST"])])
-    async with serving(app, fake.port):
-        yield fake
+        await jobs_settled(self.api)
 
 
 @pytest.fixture(params=["rfc9421", "cavage"])
 async def world(request, tmp_path, database_url) -> AsyncIterator[World]:
     private_pem, public_pem = generate_rsa_keypair()
-    async with fedify_server() as fake, \
+    async with fake_server() as fake, \
             running_instance(tmp_path / "us", database_url, run_workers=True) as inst:
         found = World(Api(inst), fake, private_pem, public_pem, request.param)
         person = found.load("person.json")
@@ -186,14 +127,14 @@ async def test_fedify_follows_posts_likes_boosts_replies_edits_and_takes_back(wo
     await world.send(follow)
     [fed] = await api.call(masto.account_followers, me.id)
     assert fed.acct == f"fed@127.0.0.1:{world.fedify.port}" and fed.display_name == "Fedify Tester"
-    accept = await world.delivered("Accept")
+    accept = await world.fedify.delivered("Accept")
     assert accept["object"]["id"] == follow["id"] and accept["actor"] == me.uri
 
     # alice follows fed back; Fedify's Accept embeds our Follow with both actors expanded
     [found] = (await api.call(masto.search_v2, world.fed, resolve=True)).accounts
     assert found.id == fed.id
     assert (await api.call(masto.account_follow, fed.id)).requested is True
-    ours = await world.delivered("Follow")
+    ours = await world.fedify.delivered("Follow")
     await world.send(world.load("accept-follow.json", **{OUR_FOLLOW: ours["id"]}))
     [relation] = await api.call(masto.account_relationships, fed.id)
     assert relation.following is True and relation.followed_by is True

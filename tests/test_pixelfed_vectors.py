@@ -7,68 +7,32 @@ shared inbox, and what alice or bob see is read with Mastodon.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import json
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from mastodon import MastodonNotFoundError
 from sqlmodel import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from activitypub.keys import generate_rsa_keypair
-from models.tables import Job
-from tests.inbox_support import VECTORS
-from tests.instances import free_port, running_instance, serving
+from tests.inbox_support import VECTORS, FakeServer, fake_server, jobs_settled, rsa_signature
+from tests.instances import running_instance
 from tests.test_api_accounts_support import Api
 
 PIXELFED = "https://pixelfed.example"
 LOCAL = "https://local.example"
 ALICE_POST = LOCAL + "/users/alice/statuses/1"  # the placeholder for alice's post
-WAIT = 10.0
-
-
-@dataclass
-class FakePixelfed:
-    """Pixelfed on 127.0.0.1: GET answers the documents served, POST is taken and kept."""
-
-    port: int
-    docs: dict[str, Any] = field(default_factory=dict)
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def serve(self, doc: dict[str, Any]) -> None:
-        self.docs[doc["id"].removeprefix(self.base)] = doc
-
-    async def handle(self, request: Request) -> Response:
-        if request.method == "POST":
-            self.received.append(json.loads(await request.body()))
-            return Response(status_code=202)
-        doc = self.docs.get(request.url.path)
-        if doc is None:
-            return Response(status_code=404)
-        return Response(json.dumps(doc), media_type="application/activity+json")
 
 
 @dataclass
 class World:
     api: Api
-    pixelfed: FakePixelfed
+    pixelfed: FakeServer
     private_pem: str
 
     @property
@@ -91,23 +55,7 @@ class World:
         async with self.api.inst.client() as http:
             answer = await http.post("/inbox", content=body, headers=headers)
         assert answer.status_code == 202, answer.text
-        await self.settled()
-
-    async def settled(self) -> None:
-        deadline = time.monotonic() + WAIT
-        while await self.api.rows(Job, Job.state.in_(("queued", "running"))):  # type: ignore[attr-defined]
-            assert time.monotonic() < deadline, "jobs still waiting"
-            await asyncio.sleep(0.05)
-
-    async def delivered(self, kind: str) -> dict[str, Any]:
-        """The first activity of `kind` we delivered to Pixelfed."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            found = [a for a in self.pixelfed.received if a.get("type") == kind]
-            if found:
-                return found[0]
-            assert time.monotonic() < deadline, f"no {kind} reached Pixelfed"
-            await asyncio.sleep(0.05)
+        await jobs_settled(self.api)
 
 
 def pixelfed_signed(path: str, host: str, body: bytes, key_id: str, pem: str) -> dict[str, str]:
@@ -122,27 +70,17 @@ def pixelfed_signed(path: str, host: str, body: bytes, key_id: str, pem: str) ->
         "User-Agent": "(Pixelfed/0.11.13; +https://pixelfed.example)",
     }
     lines = [f"(request-target): post {path}", *(f"{k.lower()}: {v}" for k, v in headers.items())]
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    signature = key.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
+    signature = rsa_signature(pem, "\n".join(lines))
     headers["Signature"] = (f'keyId="{key_id}",headers="(request-target) host date digest '
                             f'content-type user-agent",algorithm="rsa-sha256",'
-                            f'signature="{base64.b64encode(signature).decode()}"')
+                            f'signature="{signature}"')
     return headers
-
-
-@contextlib.asynccontextmanager
-async def pixelfed_server() -> AsyncIterator[FakePixelfed]:
-    fake = FakePixelfed(port=free_port())
-    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST"])])
-    async with serving(app, fake.port):
-        yield fake
 
 
 @pytest.fixture
 async def world(tmp_path, database_url) -> AsyncIterator[World]:
     private_pem, public_pem = generate_rsa_keypair()
-    async with pixelfed_server() as fake, \
+    async with fake_server() as fake, \
             running_instance(tmp_path / "us", database_url, run_workers=True) as inst:
         found = World(Api(inst), fake, private_pem)
         person = found.load("person.json")
@@ -161,7 +99,7 @@ async def follow_lens(world: World, masto) -> Any:
     [lens] = (await api.call(masto.search_v2, world.lens, resolve=True)).accounts
     relation = await api.call(masto.account_follow, lens.id)
     assert relation.requested is True and relation.following is False
-    follow = await world.delivered("Follow")
+    follow = await world.pixelfed.delivered("Follow")
     assert follow["object"] == world.lens
     # Pixelfed's Accept echoes our Follow's id in a Follow of its own making
     await world.send(world.load("accept-follow.json",
@@ -306,7 +244,7 @@ async def test_pixelfed_follows_are_taken_and_undone_by_their_shape(world):
     assert followed.account.username == "lens"
     me = await api.call(alice.me)
     assert [a.username for a in await api.call(alice.account_followers, me.id)] == ["lens"]
-    accept = await world.delivered("Accept")
+    accept = await world.pixelfed.delivered("Accept")
     assert accept["object"]["id"] == follow["id"]
 
     # Pixelfed undoes "#follow/4087" with an Undo whose Follow is "#follows/4087"

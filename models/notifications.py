@@ -152,8 +152,8 @@ class Group:
     page_max_id: int
 
 
-async def _scan(session: AsyncSession, account_id: int, wanted: NotificationFilter,
-                window: Window, grouped: Collection[str]) -> dict[str, list[Notification]]:
+async def scan(session: AsyncSession, account_id: int, wanted: NotificationFilter,
+               window: Window, grouped: Collection[str]) -> dict[str, list[Notification]]:
     """The page's groups, each with its notifications in the rows looked through: newest
     groups first (for `min_id`, those just above it), `window.limit` of them at most."""
     muted = await muted_ids(session, account_id, notifications=True)
@@ -203,7 +203,7 @@ async def notification_groups(session: AsyncSession, account_id: int,
                               wanted: NotificationFilter, window: Window,
                               grouped: Collection[str] = GROUPED_TYPES) -> list[Group]:
     """A page of notification groups, newest first, without muted accounts' notifications."""
-    scanned = await _scan(session, account_id, wanted, window, grouped)
+    scanned = await scan(session, account_id, wanted, window, grouped)
     if not scanned:
         return []
     upper = max(rows[0].id for rows in scanned.values())
@@ -264,4 +264,4 @@ async def count_groups(session: AsyncSession, account_id: int, wanted: Notificat
                        grouped: Collection[str] = GROUPED_TYPES) -> int:
     """How many groups the notifications after `since_id` make, counted up to `limit`."""
     window = Window(limit, min_id=since_id if since_id is not None else 0)
-    return len(await _scan(session, account_id, wanted, window, grouped))
+    return len(await scan(session, account_id, wanted, window, grouped))

@@ -172,7 +172,7 @@ STATUS_COLUMNS = list(_STATUSES.c)
 MediaRow = namedtuple("MediaRow", [c.name for c in MEDIA_COLUMNS])  # type: ignore[misc]
 AccountRow = namedtuple("AccountRow", [c.name for c in ACCOUNT_COLUMNS])  # type: ignore[misc]
 StatusRow = namedtuple("StatusRow", [c.name for c in STATUS_COLUMNS])  # type: ignore[misc]
-_EDGE_WIDTH = 5
+EDGE_WIDTH = 5
 
 
 def _merged(signed_in: bool, dialect: str) -> sa.CompoundSelect:
@@ -256,20 +256,20 @@ def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | Non
         edges = conn.execute(q.edges if viewer_id is None else q.edges_signed_in,
                              {"ids": page_ids, "viewer": viewer_id}).all()
     related.media = media
-    mentioned = _apply_edges(related, edges)
+    mentioned = apply_edges(related, edges)
     if dialect not in MERGED:
         wanted = authors | {m[2] for m in mentioned}
         rows = conn.execute(q.accounts, {"ids": _ids(dialect, wanted)}).all()
         related.accounts = {row.id: row for row in rows}
-    _attach_mentions(related, mentioned)
+    attach_mentions(related, mentioned)
     return related
 
 
 def _split_merged(rows: Sequence[Any], related: Related, media: dict[int, list[Row]]
                   ) -> list[Any]:
     """The rows of `_merged`: media into `media`, accounts into `related`; the edges."""
-    edges = [row[:_EDGE_WIDTH] for row in rows if row[0] not in _NOT_EDGES]
-    media_at, account_at = _EDGE_WIDTH, _EDGE_WIDTH + len(MEDIA_COLUMNS)
+    edges = [row[:EDGE_WIDTH] for row in rows if row[0] not in _NOT_EDGES]
+    media_at, account_at = EDGE_WIDTH, EDGE_WIDTH + len(MEDIA_COLUMNS)
     for row in rows:
         if row[0] == "media":
             media[row[media_at + 1]].append(MediaRow._make(row[media_at:account_at]))
@@ -281,7 +281,7 @@ def _split_merged(rows: Sequence[Any], related: Related, media: dict[int, list[R
     return edges
 
 
-def _apply_edges(related: Related, edges: Iterable[Sequence[Any]]) -> list[tuple[int, int, int]]:
+def apply_edges(related: Related, edges: Iterable[Sequence[Any]]) -> list[tuple[int, int, int]]:
     """Tags and the viewer's marks from `_edges` rows into `related`; the mentions as
     (order, status id, account id), sorted."""
     mentioned: list[tuple[int, int, int]] = []
@@ -299,7 +299,7 @@ def _apply_edges(related: Related, edges: Iterable[Sequence[Any]]) -> list[tuple
     return sorted(mentioned)
 
 
-def _attach_mentions(related: Related, mentioned: list[tuple[int, int, int]]) -> None:
+def attach_mentions(related: Related, mentioned: list[tuple[int, int, int]]) -> None:
     for _, status_id, account_id in mentioned:
         if account_id in related.accounts:
             related.mentions.setdefault(status_id, []).append(related.accounts[account_id])
@@ -335,17 +335,17 @@ def load_raw_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int |
     if dialect in MERGED:
         rows = fetch(conn, q.merged if viewer_id is None else q.merged_signed_in, {
             "ids": page_ids, "viewer": viewer_id, "authors": _ids(dialect, authors)})
-        mentioned = _apply_edges(related, _split_merged(rows, related, media))
+        mentioned = apply_edges(related, _split_merged(rows, related, media))
     else:
         for row in fetch(conn, q.media_columns, {"ids": page_ids}):
             media[row[1]].append(MediaRow._make(row))
-        mentioned = _apply_edges(related, fetch(
+        mentioned = apply_edges(related, fetch(
             conn, q.edges if viewer_id is None else q.edges_signed_in,
             {"ids": page_ids, "viewer": viewer_id}))
         wanted = authors | {m[2] for m in mentioned}
         related.accounts = {row[0]: AccountRow._make(row) for row in fetch(
             conn, q.accounts, {"ids": _ids(dialect, wanted)})}
-    _attach_mentions(related, mentioned)
+    attach_mentions(related, mentioned)
     return related
 
 

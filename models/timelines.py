@@ -29,20 +29,20 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.reads import fetch, raw_driver
-from models.related import _EDGE_WIDTH as EDGE_WIDTH
 from models.related import (
     ACCOUNT_COLUMNS,
+    EDGE_WIDTH,
     MEDIA_COLUMNS,
     AccountRow,
     MediaRow,
     Related,
     StatusRow,
     ViewerState,
+    apply_edges,
+    attach_mentions,
     load_raw_page,
     status_rows,
 )
-from models.related import _apply_edges as apply_edges
-from models.related import _attach_mentions as attach_mentions
 from models.status_queries import Window, muted_by, not_blocked, page, windowed
 from models.tables import (
     Account,

@@ -68,7 +68,7 @@ async def count_shown_groups(session: AsyncSession, urls: Urls, viewer_id: int,
     """`models.notifications.count_groups` without the groups the grouped list leaves out
     (those whose latest notification's status the filters hide), counted up to `limit`."""
     window = Window(GROUPS_MAX, min_id=since_id if since_id is not None else 0)
-    groups = await stored._scan(session, viewer_id, wanted, window, grouped)  # noqa: SLF001
+    groups = await stored.scan(session, viewer_id, wanted, window, grouped)
     latest = [rows[0].status_id for rows in groups.values()]
     hidden = await hidden_statuses(session, urls, viewer_id, (s for s in latest if s), filters)
     return min(sum(1 for s in latest if s not in hidden), limit)

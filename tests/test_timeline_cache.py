@@ -161,19 +161,21 @@ async def test_reads_recover_from_dropped_database_connections(api: Api) -> None
         assert (await api.http("GET", HOME, token)).status_code == 200
 
 
+async def _setting(engine, name: str, *, generic_plans: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """PostgreSQL's `name` setting on a connection of the read path (`models.reads`)."""
+    from models.reads import read
+
+    return await read(engine, lambda conn: conn.exec_driver_sql(f"SHOW {name}").scalar(),
+                      generic_plans=generic_plans)
+
+
 async def test_generic_plan_reads_see_the_latest_commits(api: Api) -> None:  # noqa: F811
     url = api.inst.settings.effective_database_url
     if make_url(url).get_backend_name() != "postgresql":
         pytest.skip("plans are PostgreSQL's")
-    from models.reads import read
-
     engine = api.inst.state.engine
-
-    def mode(conn):  # type: ignore[no-untyped-def]
-        return conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
-
-    assert await read(engine, mode, generic_plans=True) == "force_generic_plan"
-    assert await read(engine, mode) == "auto"  # other reads are planned as usual
+    assert await _setting(engine, "plan_cache_mode", generic_plans=True) == "force_generic_plan"
+    assert await _setting(engine, "plan_cache_mode") == "auto"  # other reads: planned as usual
     alice, token = await api.user("alice")
     await api.http("POST", "/api/v1/statuses", token, data={"status": "first"})
     assert [s["content"] for s in await _home(api, token)] == ["<p>first</p>"]
@@ -188,14 +190,8 @@ async def test_postgresql_connections_compile_nothing(api: Api) -> None:  # noqa
     url = api.inst.settings.effective_database_url
     if make_url(url).get_backend_name() != "postgresql":
         pytest.skip("JIT is PostgreSQL's")
-    from models.reads import read
-
     engine = api.inst.state.engine
-
-    def jit(conn):  # type: ignore[no-untyped-def]
-        return conn.exec_driver_sql("SHOW jit").scalar()
-
-    assert await read(engine, jit, generic_plans=True) == "off"
-    assert await read(engine, jit) == "off"
+    assert await _setting(engine, "jit", generic_plans=True) == "off"
+    assert await _setting(engine, "jit") == "off"
     async with engine.connect() as conn:  # the app's own engine, which writes
-        assert await conn.run_sync(jit) == "off"
+        assert await conn.run_sync(lambda c: c.exec_driver_sql("SHOW jit").scalar()) == "off"

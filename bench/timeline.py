@@ -254,7 +254,8 @@ def floor_app(state: Any) -> Starlette:
         text = (await request.form())["status"]
         status_id = new_id()
         async with state.writer() as session:
-            await session.execute(sa.insert(Status.__table__).values(
+            connection = await session.connection()
+            await connection.execute(sa.insert(Status.__table__).values(
                 id=status_id, uri=f"{state.urls.base}/floor/{status_id}", account_id=account_id,
                 content=f"<p>{text}</p>", text=text))
             await session.commit()

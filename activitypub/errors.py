@@ -36,7 +36,12 @@ class TooLarge(FetchError):
 
 
 class BadResponse(FetchError):
-    """The response has the wrong status, content type, id or shape."""
+    """The response has the wrong status, content type, id or shape; `status` is the HTTP
+    status when that was what was wrong."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Gone(FetchError):

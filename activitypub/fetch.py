@@ -205,7 +205,8 @@ def _check_status(response: httpx.Response) -> None:
     if response.status_code == 410:
         raise Gone(f"{response.url} is gone")
     if not 200 <= response.status_code < 300:
-        raise BadResponse(f"status {response.status_code} from {response.url}")
+        raise BadResponse(f"status {response.status_code} from {response.url}",
+                          status=response.status_code)
 
 
 def _parse_object(body: bytes) -> dict[str, Any]:

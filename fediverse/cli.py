@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("username")
     token_create.add_argument("--scopes", default="read write follow push")
 
+    media = commands.add_parser("media", help="manage stored media")
+    media_commands = media.add_subparsers(dest="media_command", required=True, metavar="ACTION")
+    prune = media_commands.add_parser(
+        "prune", parents=[flags],
+        help="delete copies of other servers' images older than --days (they become links again)")
+    prune.add_argument("--days", type=int, default=7, help="keep copies this recent (default 7)")
+    prune.add_argument("--profiles", action="store_true",
+                       help="also the avatars and headers of remote accounts nobody here follows")
+
     generate = commands.add_parser("generate", parents=[flags], help="render one image to a file")
     generate.add_argument("prompt")
     generate.add_argument("--seed", type=int)
@@ -159,6 +168,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "token":
         return asyncio.run(commands.create_token(settings, args.username, args.scopes))
+    if args.command == "media":
+        return asyncio.run(commands.prune_media(settings, days=args.days, profiles=args.profiles))
     if args.command == "generate":
         return commands.generate(
             settings, args.prompt, out=args.out, seed=args.seed, steps=args.steps,

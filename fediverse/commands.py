@@ -152,6 +152,39 @@ def generate(
     return 0
 
 
+async def prune_media(settings: Settings, *, days: int, profiles: bool) -> int:
+    """Delete the copies of other servers' images older than `days` days (they become links
+    again, as before they were copied): posts' attachments, and with `profiles` the avatars
+    and headers of remote accounts no local account follows."""
+    from datetime import timedelta
+
+    from fediverse.media.storage import remove_files
+    from models.remote_media import forget_copies
+    from models.types import utcnow
+
+    if days < 0:
+        raise CommandError("--days: must be 0 or more")
+    await migrate(settings, quiet=True)
+    sessions, engine = await _sessions(settings)
+    before, removed, freed = utcnow() - timedelta(days=days), 0, 0
+    try:
+        while True:
+            async with sessions() as session:
+                files = await forget_copies(session, before, profiles=profiles)
+                await session.commit()
+            if not files:
+                break
+            for path in files:  # after the commit: no row names them any more
+                with contextlib.suppress(OSError):
+                    freed += (settings.media_dir / path).stat().st_size
+            remove_files(settings.media_dir, *files)
+            removed += len(files)
+    finally:
+        await engine.dispose()
+    print(f"removed {removed} files ({freed / 2**20:.1f} MiB)", file=sys.stderr)
+    return 0
+
+
 async def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
     from models.db import make_engine, session_factory
 

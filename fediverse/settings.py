@@ -36,6 +36,14 @@ ENV = {
     "FEDIVERSE_AUTHORIZED_FETCH": "authorized_fetch",
     "FEDIVERSE_OPEN_REGISTRATIONS": "open_registrations",
     "FEDIVERSE_PASSWORD_GRANT": "password_grant",
+    # the instance's texts, as HTML: given here, or in a file read at each request
+    "FEDIVERSE_EXTENDED_DESCRIPTION": "extended_description",
+    "FEDIVERSE_EXTENDED_DESCRIPTION_FILE": "extended_description_file",
+    "FEDIVERSE_PRIVACY_POLICY": "privacy_policy",
+    "FEDIVERSE_PRIVACY_POLICY_FILE": "privacy_policy_file",
+    "FEDIVERSE_TERMS_OF_SERVICE": "terms_of_service",
+    "FEDIVERSE_TERMS_OF_SERVICE_FILE": "terms_of_service_file",
+    "FEDIVERSE_CACHE_REMOTE_MEDIA": "cache_remote_media",
     # image generation limits (0: no limit)
     "FEDIVERSE_GENERATION_QUEUE_LIMIT": "generation_queue_limit",
     "FEDIVERSE_GENERATION_ACCOUNT_PENDING": "generation_account_pending",
@@ -46,7 +54,7 @@ ENV = {
     "FEDIVERSE_GENERATION_DOMAIN_HOURLY": "generation_domain_hourly",
 }
 _BOOLEANS = {"insecure_http", "allow_private_networks", "authorized_fetch", "open_registrations",
-             "password_grant", "image_compile"}
+             "password_grant", "image_compile", "cache_remote_media"}
 _INTEGERS = {name for var, name in ENV.items() if var.startswith("FEDIVERSE_GENERATION_")}
 
 
@@ -73,6 +81,14 @@ class Settings:
     authorized_fetch: bool = False
     open_registrations: bool = False
     password_grant: bool = True  # OAuth `grant_type=password` (toot's login_cli uses it)
+    # the instance's texts (`fediverse.api.instance_texts`): HTML, or a file of it (wins)
+    extended_description: str = ""
+    extended_description_file: str = ""
+    privacy_policy: str = ""  # empty: a short generic policy
+    privacy_policy_file: str = ""
+    terms_of_service: str = ""  # empty: none (404)
+    terms_of_service_file: str = ""
+    cache_remote_media: bool = True  # copy remote posts' images here (`fediverse.media.remote`)
     # unfinished image jobs in all, and per asker: unfinished, and asked in the last hour
     generation_queue_limit: int = 100
     generation_account_pending: int = 4  # a local account

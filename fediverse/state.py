@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # each built on first use, off the start-up path (issue 2)
 
     from activitypub.fetch import Fetcher
     from fediverse.events import Bus
+    from fediverse.push.jobs import PushFanout
     from inbox.keys import KeyStore
     from outbox.context import Context
+    from outbox.events import Event
 
 VERSION = "0.1.0"
 # the instance actor's key, read without the ORM (its tables are imported after start-up)
@@ -54,8 +56,21 @@ class AppState:
         from outbox.events import watch
 
         factory = session_factory(self.engine, immediate=immediate)
-        watch(factory, self.events.publish, origin=self.events.origin)
+        watch(factory, self.committed, origin=self.events.origin)
         return factory
+
+    def committed(self, found: list[Event]) -> None:
+        """What a transaction of this process wrote: told to live streams, and the pushes
+        of its notifications enqueued."""
+        self.events.publish(found)
+        if any(e.kind == "notification" for e in found):  # outbox.events.NOTIFICATION
+            self.pushes.notified(found)
+
+    @cached_property
+    def pushes(self) -> PushFanout:
+        from fediverse.push.jobs import PushFanout
+
+        return PushFanout(self)
 
     @cached_property
     def events(self) -> Bus:
@@ -128,6 +143,8 @@ class AppState:
 
     async def close(self) -> None:
         built = self.__dict__
+        if "pushes" in built:
+            await self.pushes.aclose()
         if "events" in built:
             await self.events.aclose()
         if "fetcher" in built:

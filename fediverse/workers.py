@@ -25,9 +25,10 @@ def _inbox_batches(state: AppState) -> dict[str, BatchHandler]:
 
 
 def _deliver(state: AppState) -> dict[str, Handler]:
+    from fediverse.api.scheduled_statuses import scheduled_handlers
     from outbox.deliver import make_delivery_handlers
 
-    return make_delivery_handlers(state.federation)
+    return make_delivery_handlers(state.federation) | scheduled_handlers(state)
 
 
 def _generate(state: AppState) -> dict[str, Handler]:
@@ -48,6 +49,12 @@ def _media(state: AppState) -> dict[str, Handler]:
     return make_media_handlers(state)
 
 
+def _push(state: AppState) -> dict[str, Handler]:
+    from fediverse.push.jobs import make_push_handlers
+
+    return make_push_handlers(state)
+
+
 # queue -> the job kinds it runs, given the process's state. A queue nobody handles is
 # never claimed, so its jobs wait, durable, for a process that can run them.
 QUEUES: dict[str, Callable[[AppState], dict[str, Handler]]] = {
@@ -55,6 +62,7 @@ QUEUES: dict[str, Callable[[AppState], dict[str, Handler]]] = {
     "deliver": _deliver,
     "generate": _generate,
     "media": _media,  # uploads whose process died before processing them
+    "push": _push,  # Web Push notifications
 }
 # queue -> the job kinds it runs many at a time (`models.queue.BatchHandler`), and how many
 BATCHES: dict[str, Callable[[AppState], dict[str, BatchHandler]]] = {
@@ -68,7 +76,7 @@ LINGER = {"inbox": 0.05}
 # how many jobs (or batches) of a queue one process runs at once: deliveries wait on other
 # servers; one pipeline renders one batch at a time; inbox batches mostly wait for the one
 # database writer, fewer and bigger ones cost less
-CONCURRENCY = {"inbox": 2, "deliver": 64, "generate": 1, "media": 2}
+CONCURRENCY = {"inbox": 2, "deliver": 64, "generate": 1, "media": 2, "push": 16}
 
 
 def select_queues(requested: list[str] | None) -> list[str]:

@@ -44,6 +44,7 @@ from inbox.handlers.posts import is_vote
 from inbox.notes import POST_TYPES, NoteFields, note_to_fields
 from inbox.resolve import fresh, is_local, local_username
 from inbox.statuses import media_values, notified, status_values
+from models.conversation_mutes import thread_key, unmuted_rows
 from models.generation_jobs import ATTEMPTS, MENTION
 from models.generation_jobs import QUEUE as GENERATE
 from models.ids import new_id
@@ -56,6 +57,7 @@ from models.queue import (
     run_read,
     run_write,
 )
+from models.remote_media import enqueue_copies
 from models.tables import (
     Account,
     Follow,
@@ -123,8 +125,8 @@ def _bulk_candidate(ctx: Context, job: Job) -> _Create | None:
     if (signer and not same_origin(signer, uri)) or (activity_id and not same_origin(activity_id, uri)):
         return None
     objects = as_list(activity.get("object"))
-    if len(objects) != 1 or not isinstance(objects[0], dict):
-        return None
+    if len(objects) != 1 or not isinstance(objects[0], dict) or is_vote(objects[0]):
+        return None  # a vote goes the general way (`inbox.votes`)
     if "signature" in activity and is_local(ctx, id_of(first(objects[0].get("inReplyTo"))) or ""):
         return None  # a reply to one of ours that may be forwarded (outbox.forward)
     return _Create(job=job, actor_uri=uri, obj=objects[0])
@@ -334,10 +336,15 @@ def _store_plan(connection: sa.Connection, plan: _Plan, origin: str | None
             for values, fields in plan.kept for tag_id in _tag_ids(connection, fields.hashtags)]
     # a clash (an id or uri taken since the plan was made) fails the run, which is then
     # applied one by one
+    if plan.rows[Notification]:
+        plan.rows[Notification] = unmuted_rows(connection, plan.rows[Notification], {
+            values["id"]: thread_key(values["conversation"], values["uri"])
+            for values, _ in plan.kept})
     tables = [(Status, [values for values, _ in plan.kept]), *plan.rows.items(),
               (StatusTag, tags)]
     for table, values_list in tables:
         insert_rows(connection, table.__table__, values_list, chunk=_ROWS)
+    enqueue_copies(connection, [values["id"] for values, fields in plan.kept if fields.media])
     if plan.answers:  # as `models.generation_jobs.enqueue_generator_mentions`
         enqueue_rows(connection, GENERATE, MENTION, plan.answers, max_attempts=ATTEMPTS)
     for worker, jobs in _by_worker(plan.done).items():

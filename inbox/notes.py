@@ -1,6 +1,6 @@
 """Remote notes into the fields of our statuses: ActivityStreams to models, no database here.
 
-Notes, Questions (polls, shown with their options), and the long forms other servers send
+Notes, Questions (polls, with their options and counts), and the long forms other servers send
 (Article, Page, Video...) read as a note whose content leads with a link to the original.
 """
 
@@ -179,7 +179,7 @@ def hashtags_of(obj: dict[str, Any]) -> list[str]:
 
 
 def poll_of(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """A Question's options and counts, shown as a poll (voting is not supported yet)."""
+    """A Question's options and counts as our poll JSON (`models.polls`)."""
     if "Question" not in type_of(obj):
         return None
     multiple = "anyOf" in obj

@@ -13,10 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from activitypub.vocab import type_of
 from inbox.notes import POST_TYPES, MediaFields, NoteFields, note_to_fields
 from inbox.resolve import ResolveError, get_status, is_local, local_account
+from inbox.votes import refresh_counts
+from models import polls
+from models.conversation_mutes import muting_accounts, status_thread
 from models.follow_notifications import notify_subscribers
 from models.generation_jobs import enqueue_generator_mentions
 from models.ids import new_id
 from models.remote import get_account_by_uri
+from models.remote_media import enqueue_copy
 from models.statuses import insert_status
 from models.tables import (
     Account,
@@ -51,17 +55,25 @@ async def store_status(
     add_media(session, status, fields.media)
     await _add_tags(session, status, fields.hashtags)
     mentioned = await _add_mentions(ctx, session, status, fields.mentions)
-    notify_mentioned(session, status, author, mentioned)
+    muted = await muting_accounts(session, [a.id for a in notified(author, mentioned)],
+                                  status_thread(status))
+    notify_mentioned(session, status, author, [a for a in mentioned if a.id not in muted])
     await notify_subscribers(session, status, [a.id for a in mentioned])
     await session.flush()
     await enqueue_generator_mentions(session, status, mentioned)
+    if fields.media:
+        await enqueue_copy(session, status.id)
     return status
 
 
 def new_status(fields: NoteFields, author: Account, parent: Status | None) -> Status:
-    """The row of a remote post by `author`, replying to `parent` when we have it."""
-    return Status(**status_values(fields, author.id,
-                                  (parent.id, parent.account_id) if parent else None))
+    """The row of a remote post by `author`, replying to `parent` when we have it (a reply
+    that names no conversation joins its parent's, as Mastodon does)."""
+    status = Status(**status_values(fields, author.id,
+                                    (parent.id, parent.account_id) if parent else None))
+    if status.conversation is None and parent is not None:
+        status.conversation = status_thread(parent)
+    return status
 
 
 def status_values(fields: NoteFields, author_id: int, parent: tuple[int, int] | None
@@ -181,6 +193,8 @@ async def _replace_media(session: AsyncSession, status: Status, media: list[Medi
         kept.add(was.id)
         values |= {"blurhash": item.blurhash or was.blurhash, "width": item.width or was.width,
                    "height": item.height or was.height}
+        if was.file_path:  # copied here: its sizes are those of the copy
+            values |= {"width": was.width, "height": was.height, "meta": was.meta}
         for name, value in values.items():
             setattr(was, name, value)
         session.add(was)
@@ -203,7 +217,12 @@ async def edit_status(
     """Apply an edit when its `updated` is later than the last one; the old version is kept."""
     fields = note_to_fields(obj, followers_url=author.followers_url)
     if not _is_newer(fields, status):
+        if refresh_counts(status, fields.poll):  # a poll's new counts, not an edit
+            session.add(status)
+            await session.flush()
         return False
+    if fields.poll and status.poll and polls.titles(fields.poll) != polls.titles(status.poll):
+        await polls.clear_votes(session, status.id)  # new options: our votes are void
     before = await _media_of(session, status)
     session.add(StatusEdit(
         status_id=status.id, content=status.content, spoiler_text=status.spoiler_text,
@@ -216,6 +235,8 @@ async def edit_status(
     status.sensitive, status.language = fields.sensitive, fields.language
     status.poll, status.edited_at = fields.poll or status.poll, fields.updated
     await _replace_media(session, status, fields.media, before)
+    if fields.media:  # any attachment it adds (the copy skips those copied already)
+        await enqueue_copy(session, status.id, fields.updated)
     await _add_tags(session, status, fields.hashtags)
     await _add_mentions(ctx, session, status, fields.mentions)
     session.add(status)

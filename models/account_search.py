@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.status_queries import not_blocked
 from models.tables import Account, Follow, Status, Tag
 
 
@@ -51,6 +52,7 @@ async def search_statuses(session: AsyncSession, text: str, viewer_id: int, *, l
     query = select(Status).where(
         col(Status.deleted_at).is_(None), col(Status.reblog_of_id).is_(None),
         (Status.visibility == "public") | (Status.account_id == viewer_id),
+        not_blocked(viewer_id),
         sa.func.lower(Status.content).like(pattern, escape="\\")
         | sa.func.lower(Status.spoiler_text).like(pattern, escape="\\"))
     if account_id is not None:

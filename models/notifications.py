@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.domain_blocks import blocked_accounts
 from models.relationships import Window, muted_ids, run_window, windowed
 from models.tables import Marker, Notification, Status
 
@@ -29,7 +30,8 @@ def _visible(account_id: int):  # type: ignore[no-untyped-def]
     live = select(Status.id).where(col(Status.id) == Notification.status_id,
                                    col(Status.deleted_at).is_(None))
     return sa.and_(col(Notification.account_id) == account_id,
-                   col(Notification.status_id).is_(None) | live.exists())
+                   col(Notification.status_id).is_(None) | live.exists(),
+                   col(Notification.from_account_id).not_in(blocked_accounts(account_id)))
 
 
 def _filtered(query, account_id: int, wanted: NotificationFilter, muted: set[int]):  # type: ignore[no-untyped-def]

@@ -20,13 +20,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.polls import own_votes
 from models.reads import converter, fetch, raw_driver, read_in
 from models.tables import (
     Account,
     Bookmark,
+    ConversationMute,
     Favourite,
     MediaAttachment,
     Mention,
+    OAuthApp,
     Pin,
     Status,
     StatusTag,
@@ -34,10 +37,12 @@ from models.tables import (
 )
 
 Row = Any  # a Core row, or an ORM object with the same attributes
+_NO_POLL = (None, "null")  # a status without a poll: as processed, or SQLite's raw JSON
 
 _STATUSES = Status.__table__  # type: ignore[attr-defined]
 _ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
 _MEDIA = MediaAttachment.__table__  # type: ignore[attr-defined]
+_MUTES = ConversationMute.__table__  # type: ignore[attr-defined]
 # what an account entity shows (`fediverse.api.entities.account_entity`), no more
 ACCOUNT_COLUMNS = [_ACCOUNTS.c[name] for name in (
     "id", "username", "domain", "url", "uri", "display_name", "note", "avatar_path",
@@ -49,6 +54,11 @@ ACCOUNT_COLUMNS = [_ACCOUNTS.c[name] for name in (
 class TagRef(NamedTuple):
     id: int
     name: str
+
+
+class AppRef(NamedTuple):
+    name: str
+    website: str | None
 
 
 @dataclass
@@ -68,6 +78,8 @@ class ViewerState:
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
     pinned: set[int] = field(default_factory=set)
+    muted: set[int] = field(default_factory=set)  # of a thread the viewer muted
+    votes: dict[int, list[int]] = field(default_factory=dict)  # poll status id -> choices
 
 
 @dataclass
@@ -80,6 +92,7 @@ class Related:
     mentions: dict[int, list[Row]] = field(default_factory=dict)  # accounts
     tags: dict[int, list[Row]] = field(default_factory=dict)
     viewer: ViewerState | None = None
+    apps: dict[int, AppRef] = field(default_factory=dict)  # the OAuth apps statuses came from
     # set by `load_raw_page` where the rows are the driver's raw ones: makes `processed`
     convert: Callable[[Related], Related] | None = None
     _processed: Related | None = None
@@ -161,7 +174,18 @@ def _edges(signed_in: bool, dialect: str) -> sa.CompoundSelect:
         parts.append(sa.select(sa.literal("reblogged"), s.reblog_of_id,
                                sa.literal(0, sa.BigInteger), text, s.id)
                      .where(s.account_id == viewer_id, _among(s.reblog_of_id, dialect)))
+        parts.append(muted_edge(_among(s.id, dialect)))
     return sa.union_all(*parts)
+
+
+def muted_edge(among: sa.ColumnElement[bool]) -> sa.Select:  # type: ignore[type-arg]
+    """The `muted` edges: the statuses (`among`) of threads the viewer muted."""
+    s, m = _STATUSES.c, _MUTES.c
+    return (sa.select(sa.literal("muted"), s.id, sa.literal(0, sa.BigInteger),
+                      sa.cast(sa.null(), sa.Text), m.id)
+            .join(_MUTES, sa.and_(m.account_id == _VIEWER,
+                                  m.conversation == sa.func.coalesce(s.conversation, s.uri)))
+            .where(among))
 
 
 # What a media entity shows (`fediverse.api.entities.media_entity`), and its order.
@@ -262,7 +286,8 @@ def load_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int | Non
         rows = conn.execute(q.accounts, {"ids": _ids(dialect, wanted)}).all()
         related.accounts = {row.id: row for row in rows}
     attach_mentions(related, mentioned)
-    return related
+    attach_votes(conn, related)
+    return attach_apps(conn, related)
 
 
 def _split_merged(rows: Sequence[Any], related: Related, media: dict[int, list[Row]]
@@ -303,6 +328,38 @@ def attach_mentions(related: Related, mentioned: list[tuple[int, int, int]]) -> 
     for _, status_id, account_id in mentioned:
         if account_id in related.accounts:
             related.mentions.setdefault(status_id, []).append(related.accounts[account_id])
+
+
+def attach_votes(conn: sa.Connection, related: Related) -> None:
+    """The viewer's choices in the page's polls (no query for a page without polls)."""
+    if related.viewer is None:
+        return
+    polls = [i for i, s in related.statuses.items() if s.poll not in _NO_POLL]
+    if polls:
+        related.viewer.votes = own_votes(conn, related.viewer.account_id, polls)
+
+
+# OAuth apps by id, kept for the process: an app's name and website never change
+_APPS: dict[int, AppRef] = {}
+_APPS_MAX = 10_000
+_APP_ROWS = sa.select(OAuthApp.id, OAuthApp.name, OAuthApp.website).where(  # type: ignore[call-overload]
+    OAuthApp.id.in_(sa.bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+
+
+def attach_apps(conn: sa.Connection, related: Related) -> Related:
+    """The apps the statuses of `related` were posted from into `related.apps` (a query only
+    for apps this process has not seen yet)."""
+    wanted = {s.application_id for s in related.statuses.values() if s.application_id}
+    if not wanted:
+        return related
+    missing = wanted - _APPS.keys()
+    if missing:
+        if len(_APPS) + len(missing) > _APPS_MAX:
+            _APPS.clear()
+        for app_id, name, website in conn.execute(_APP_ROWS, {"ids": sorted(missing)}).all():
+            _APPS[app_id] = AppRef(name, website)
+    related.apps = {i: _APPS[i] for i in wanted if i in _APPS}
+    return related
 
 
 def status_rows(conn: sa.Connection, rows: list[Any]) -> list[Any]:
@@ -346,7 +403,8 @@ def load_raw_page(conn: sa.Connection, statuses: Sequence[Row], viewer_id: int |
         related.accounts = {row[0]: AccountRow._make(row) for row in fetch(
             conn, q.accounts, {"ids": _ids(dialect, wanted)})}
     attach_mentions(related, mentioned)
-    return related
+    attach_votes(conn, related)
+    return attach_apps(conn, related)
 
 
 def _converter(conn: sa.Connection) -> Callable[[Related], Related]:
@@ -362,7 +420,7 @@ def _converter(conn: sa.Connection) -> Callable[[Related], Related]:
                        media={i: [medium(m) for m in found] for i, found in raw.media.items()},
                        mentions={i: [accounts[a.id] for a in found]
                                  for i, found in raw.mentions.items()},
-                       tags=raw.tags, viewer=raw.viewer)
+                       tags=raw.tags, viewer=raw.viewer, apps=raw.apps)
 
     return convert
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import Account, Block, Follow, Mute
+from models.tables import Account, AccountNote, AccountPin, Block, DomainBlock, Follow, Mute
 from models.types import utcnow
 
 
@@ -39,7 +39,7 @@ def _live_mute():  # type: ignore[no-untyped-def]
 
 async def relations(session: AsyncSession, viewer_id: int, target_ids: Sequence[int]
                     ) -> list[Relation]:
-    """The viewer's relationship to each target, in the order given (four queries in all)."""
+    """The viewer's relationship to each target, in the order given (eight queries in all)."""
     found = {i: Relation(id=i) for i in target_ids}
     if not found:
         return []
@@ -67,6 +67,19 @@ async def relations(session: AsyncSession, viewer_id: int, target_ids: Sequence[
         Mute.account_id == viewer_id, col(Mute.target_account_id).in_(ids), _live_mute()))
     for target, notifications in mutes.all():
         found[target].muting, found[target].muting_notifications = True, notifications
+    servers = await session.exec(select(Account.id).join(
+        DomainBlock, col(DomainBlock.domain) == Account.domain).where(
+        DomainBlock.account_id == viewer_id, col(Account.id).in_(ids)))
+    for target in servers.all():
+        found[target].extra["domain_blocking"] = True
+    notes = await session.exec(select(AccountNote.target_account_id, AccountNote.comment).where(
+        AccountNote.account_id == viewer_id, col(AccountNote.target_account_id).in_(ids)))
+    for target, comment in notes.all():
+        found[target].extra["note"] = comment
+    pins = await session.exec(select(AccountPin.target_account_id).where(
+        AccountPin.account_id == viewer_id, col(AccountPin.target_account_id).in_(ids)))
+    for target in pins.all():
+        found[target].extra["endorsed"] = True
     return [found[i] for i in target_ids]
 
 
@@ -182,6 +195,54 @@ async def muted_accounts(session: AsyncSession, account_id: int, window: Window
         Account, col(Account.id) == Mute.target_account_id).where(
         Mute.account_id == account_id, _live_mute())
     return await run_window(session, windowed(query, col(Mute.id), window), window)
+
+
+NOTE_MAX = 2000  # characters, as Mastodon's account notes
+
+
+async def set_note(session: AsyncSession, account_id: int, target_id: int, comment: str) -> None:
+    """Keep the private note `account_id` writes on `target_id`; an empty one is removed.
+    The caller commits."""
+    row = (await session.exec(select(AccountNote).where(
+        AccountNote.account_id == account_id, AccountNote.target_account_id == target_id))).first()
+    if not comment:
+        if row is not None:
+            await session.delete(row)
+        return
+    if row is None:
+        row = AccountNote(account_id=account_id, target_account_id=target_id)
+    row.comment, row.updated_at = comment, utcnow()
+    session.add(row)
+
+
+async def endorse(session: AsyncSession, account_id: int, target_id: int) -> bool:
+    """Feature `target_id` on `account_id`'s profile; False when it is not followed (as
+    Mastodon: only a followed account may be). Endorsing twice changes nothing. The caller
+    commits."""
+    followed = (await session.exec(select(Follow.id).where(
+        Follow.account_id == account_id, Follow.target_account_id == target_id,
+        Follow.state == "accepted"))).first()
+    if followed is None:
+        return False
+    if (await session.exec(select(AccountPin.id).where(
+            AccountPin.account_id == account_id,
+            AccountPin.target_account_id == target_id))).first() is None:
+        session.add(AccountPin(account_id=account_id, target_account_id=target_id))
+    return True
+
+
+async def unendorse(session: AsyncSession, account_id: int, target_id: int) -> None:
+    await session.exec(sa.delete(AccountPin).where(  # type: ignore[call-overload]
+        AccountPin.account_id == account_id, AccountPin.target_account_id == target_id))
+
+
+async def endorsed_accounts(session: AsyncSession, account_id: int, window: Window
+                            ) -> list[tuple[int, Account]]:
+    """(pin id, account) of those `account_id` endorses, newest endorsement first."""
+    query = select(AccountPin.id, Account).join(
+        Account, col(Account.id) == AccountPin.target_account_id).where(
+        AccountPin.account_id == account_id, col(Account.suspended_at).is_(None))
+    return await run_window(session, windowed(query, col(AccountPin.id), window), window)
 
 
 async def count_follow_requests(session: AsyncSession, account_id: int) -> int:

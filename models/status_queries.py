@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import blocks, may_see
+from models.domain_blocks import blocked_accounts
 from models.tables import (
     Account,
     Block,
@@ -48,12 +49,14 @@ def visible_to(viewer_id: int | None) -> sa.ColumnElement[bool]:
 
 
 def not_blocked(viewer_id: int | None) -> sa.ColumnElement[bool]:
-    """Statuses of neither whom the viewer blocks nor who blocks the viewer."""
+    """Statuses of neither whom the viewer blocks, nor who blocks the viewer, nor accounts
+    of a server the viewer blocks."""
     if viewer_id is None:
         return sa.true()
     blocked = select(Block.target_account_id).where(Block.account_id == viewer_id)
     blockers = select(Block.account_id).where(Block.target_account_id == viewer_id)
-    return ~col(Status.account_id).in_(blocked) & ~col(Status.account_id).in_(blockers)
+    hidden = sa.union_all(blocked, blockers, blocked_accounts(viewer_id))
+    return ~col(Status.account_id).in_(hidden)
 
 
 def muted_by(viewer_id: Any, now: Any) -> Any:

@@ -157,6 +157,9 @@ class Status(SQLModel, table=True):
     edited_at: datetime | None = _time(nullable=True)
     deleted_at: datetime | None = _time(nullable=True)
     pending: bool = False  # waits for its generated image: only its author sees it, unsent
+    # the OAuth app a local status was posted from (oauth_apps.id; no foreign key: a status
+    # outlives its app, then shows none)
+    application_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     # kept by database triggers (migration 0008): live replies and boosts, favourites
     replies_count: int = _counter()
     reblogs_count: int = _counter()
@@ -594,3 +597,187 @@ class ConversationMark(SQLModel, table=True):
     read_up_to: int = Field(default=0, sa_type=sa.BigInteger)  # a status id
     hidden_up_to: int = Field(default=0, sa_type=sa.BigInteger)  # a status id
     updated_at: datetime = _time()
+
+
+class PushSubscription(SQLModel, table=True):
+    """A Web Push subscription: one per access token, which Mastodon also puts in each
+    push's payload (so it is kept here, and goes with the subscription)."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (sa.Index("uq_push_subscriptions_token_id", "token_id", unique=True),)
+
+    id: int = _id()
+    account_id: int = _account_ref(index=True)
+    token_id: int = Field(sa_column_args=[sa.ForeignKey("oauth_tokens.id", ondelete="CASCADE")],
+                          sa_type=sa.BigInteger, nullable=False)
+    access_token: str = Field(max_length=255)
+    endpoint: str = Field(max_length=2048)
+    key_p256dh: str = Field(max_length=128)  # base64url, the client's P-256 point
+    key_auth: str = Field(max_length=64)  # base64url, 16 bytes
+    standard: bool = False  # RFC 8291 aes128gcm; else Mastodon's legacy aesgcm
+    alerts: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    policy: str = Field(default="all", max_length=16)  # all|followed|follower|none
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class VapidKey(SQLModel, table=True):
+    """The instance's VAPID key pair (RFC 8292), made once: a single row, id 1."""
+
+    __tablename__ = "vapid_keys"
+
+    id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    private_key_pem: str = Field(sa_type=sa.Text)
+    public_key: str = Field(max_length=128)  # base64url uncompressed point
+    created_at: datetime = _time()
+
+
+class DomainBlock(SQLModel, table=True):
+    """A server an account blocks (Mastodon's user domain block): its accounts' statuses and
+    notifications are hidden from the account, and none of them may follow it."""
+
+    __tablename__ = "domain_blocks"
+    __table_args__ = (sa.Index("uq_domain_blocks_account_id_domain", "account_id", "domain",
+                               unique=True),)
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    domain: str = Field(max_length=255)  # as accounts.domain: lower-case, IDNA, `:port` kept
+    created_at: datetime = _time()
+
+
+class TagFollow(SQLModel, table=True):
+    """A hashtag an account follows: public statuses carrying it reach the account's home."""
+
+    __tablename__ = "tag_follows"
+    __table_args__ = (sa.Index("uq_tag_follows_account_id_tag_id", "account_id", "tag_id",
+                               unique=True),
+                      sa.Index("ix_tag_follows_tag_id", "tag_id"))
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    tag_id: int = Field(sa_column_args=[sa.ForeignKey("tags.id", ondelete="CASCADE")],
+                        sa_type=sa.BigInteger, nullable=False)
+    created_at: datetime = _time()
+
+
+# a tag's statuses newest first, for home pages of those who follow tags (and tag timelines)
+sa.Index("ix_status_tags_tag_id_status_id", StatusTag.__table__.c.tag_id,
+         StatusTag.__table__.c.status_id)
+
+
+class ConversationMute(SQLModel, table=True):
+    """A thread an account muted: no notifications from its statuses (`models.conversation_mutes`)."""
+
+    __tablename__ = "conversation_mutes"
+    __table_args__ = (sa.Index("uq_conversation_mutes_account_id_conversation", "account_id",
+                               "conversation", unique=True),)
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    conversation: str = Field(max_length=2048)  # statuses.conversation, else the status's uri
+    created_at: datetime = _time()
+
+
+class List(SQLModel, table=True):
+    """An account's list of accounts it follows, read as a timeline of their statuses."""
+
+    __tablename__ = "lists"
+
+    id: int = _id()
+    account_id: int = _account_ref(index=True)
+    title: str = Field(max_length=255)
+    replies_policy: str = Field(default="list", max_length=16,
+                                sa_column_kwargs={"server_default": "list"})  # followed|list|none
+    exclusive: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    created_at: datetime = _time()
+
+
+class ListAccount(SQLModel, table=True):
+    """A member of a list; it hangs off the owner's follow, so it goes with the follow."""
+
+    __tablename__ = "list_accounts"
+    __table_args__ = (sa.Index("uq_list_accounts_list_id_account_id", "list_id", "account_id",
+                               unique=True),
+                      # the home timeline's exclusive-list test: a probe by follow
+                      sa.Index("uq_list_accounts_follow_id_list_id", "follow_id", "list_id",
+                               unique=True))
+
+    id: int = _id()
+    list_id: int = Field(sa_column_args=[sa.ForeignKey("lists.id", ondelete="CASCADE")],
+                         sa_type=sa.BigInteger, nullable=False)
+    account_id: int = _account_ref(index=True)
+    follow_id: int = Field(sa_column_args=[sa.ForeignKey("follows.id", ondelete="CASCADE")],
+                           sa_type=sa.BigInteger, nullable=False)
+    created_at: datetime = _time()
+
+
+class PollVote(SQLModel, table=True):
+    """One choice of an account in a poll (`statuses.poll`): every voter's on our polls, our
+    accounts' own on remote ones. A single-choice poll has one row per voter."""
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (sa.Index("uq_poll_votes_status_id_account_id_choice", "status_id",
+                               "account_id", "choice", unique=True),
+                      sa.Index("ix_poll_votes_account_id", "account_id"))
+
+    id: int = _id()
+    status_id: int = _status_ref()
+    account_id: int = _account_ref()
+    choice: int
+    uri: str | None = Field(default=None, max_length=2048)  # the vote's Note
+    created_at: datetime = _time()
+
+
+class AccountNote(SQLModel, table=True):
+    """A private note an account keeps on another (Mastodon's Relationship `note`)."""
+
+    __tablename__ = "account_notes"
+    __table_args__ = _pair("account_notes", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
+    comment: str = Field(default="", sa_type=sa.Text)
+    updated_at: datetime = _time()
+
+
+class AccountPin(SQLModel, table=True):
+    """An account endorsed on another's profile (Mastodon's endorsements)."""
+
+    __tablename__ = "account_pins"
+    __table_args__ = _pair("account_pins", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
+    created_at: datetime = _time()
+
+
+class FeaturedTag(SQLModel, table=True):
+    """A hashtag a local account features on its profile."""
+
+    __tablename__ = "featured_tags"
+    __table_args__ = _pair("featured_tags", "account_id", "tag_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    tag_id: int = Field(sa_column_args=[sa.ForeignKey("tags.id", ondelete="CASCADE")],
+                        sa_type=sa.BigInteger, nullable=False)
+    created_at: datetime = _time()
+
+
+class ScheduledStatus(SQLModel, table=True):
+    """A status to post later (`models.scheduled_statuses`): what the client sent, kept
+    until a job posts it at `scheduled_at`."""
+
+    __tablename__ = "scheduled_statuses"
+    __table_args__ = (sa.Index("ix_scheduled_statuses_account_id_scheduled_at", "account_id",
+                               "scheduled_at"),)
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    application_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # the app's id
+    scheduled_at: datetime = _time()
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    created_at: datetime = _time()

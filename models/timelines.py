@@ -28,6 +28,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.domain_blocks import blocked_accounts, blocks_none
+from models.followed_tags import carries_followed_tag, followed_tag_ids, follows_any
 from models.reads import fetch, raw_driver
 from models.related import (
     ACCOUNT_COLUMNS,
@@ -39,16 +41,22 @@ from models.related import (
     StatusRow,
     ViewerState,
     apply_edges,
+    attach_apps,
     attach_mentions,
+    attach_votes,
     load_raw_page,
+    muted_edge,
     status_rows,
 )
 from models.status_queries import Window, muted_by, not_blocked, page, windowed
 from models.tables import (
     Account,
+    Block,
     Bookmark,
     Favourite,
     Follow,
+    List,
+    ListAccount,
     MediaAttachment,
     Mention,
     Mute,
@@ -107,9 +115,18 @@ def _language_shown(element: _LanguageShown, compiler: SQLCompiler, **kw: Any) -
             f" OR {language} IN (SELECT value FROM json_each({listed}))) END)")
 
 
+def _in_exclusive_list() -> sa.Exists:
+    """The follow row's account is in one of the follower's exclusive lists: out of their
+    home (Mastodon 4.2). A probe by follow id; nothing found for one without lists."""
+    return sa.exists().where(ListAccount.follow_id == Follow.id,
+                             col(List.id) == ListAccount.list_id, col(List.exclusive))
+
+
 def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  # type: ignore[type-arg]
-    """The viewer's and their followees' statuses and boosts, without whom they mute; a
-    direct status only when it is theirs or names them.
+    """The viewer's and their followees' statuses and boosts, and the public statuses
+    carrying a hashtag they follow; without whom they mute, block or keep in an exclusive
+    list, nor the accounts (and boosts of the accounts) of servers they block; a direct
+    status only when it is theirs or names them.
 
     Read by id, newest first, testing each row's author; `by_author` reads the followees'
     statuses through the account index instead (sorting them all: for a sparse timeline)."""
@@ -122,8 +139,13 @@ def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  #
                                  Follow.target_account_id == Status.account_id,
                                  Follow.state == "accepted",
                                  col(Status.reblog_of_id).is_(None) | col(Follow.show_reblogs),
-                                 _LanguageShown(Follow.languages, Status.language))
-    muted = muted_by(viewer_id, now)
+                                 _LanguageShown(Follow.languages, Status.language),
+                                 ~_in_exclusive_list())
+    # whom they mute and the accounts of servers they block: one set, read once a statement
+    # (and whom they block or are blocked by: no follow stands there, but a hashtag may)
+    hidden = sa.union_all(muted_by(viewer_id, now), blocked_accounts(viewer_id),
+                          select(Block.target_account_id).where(Block.account_id == viewer_id),
+                          select(Block.account_id).where(Block.target_account_id == viewer_id))
     mentioned = sa.exists().where(Mention.status_id == Status.id,
                                   Mention.account_id == viewer_id)
     # `account_id + 0`: read by id, newest first, testing each author, rather than every
@@ -134,17 +156,27 @@ def _home(viewer_id: Any, now: Any, *, by_author: bool = False) -> sa.Select:  #
             Follow.account_id == viewer_id, Follow.state == "accepted")
         # the `IN` leads to the followees' statuses by the account index; `followed` then
         # tests each one's boosts and language against its follow row
+        # and the public statuses carrying a hashtag they follow, by the tag index (a boost
+        # carries no tags; no other test here that SQLite could read by another index)
+        tagged = col(Status.id).in_(select(StatusTag.status_id).where(
+            col(StatusTag.tag_id).in_(followed_tag_ids(viewer_id))))
         author_test = ((col(Status.account_id) == viewer_id)
-                       | (col(Status.account_id).in_(followees) & followed))
+                       | (col(Status.account_id).in_(followees) & followed)
+                       | (follows_any(viewer_id) & tagged & (col(Status.visibility) == "public")))
     else:
-        author_test = (author == viewer_id) | followed
+        author_test = (author == viewer_id) | followed | carries_followed_tag(viewer_id)
+    # a boost of a status from a blocked server: tested only for those who block one
+    boosted = aliased(Status)
+    boosted_author = select(boosted.account_id).where(boosted.id == Status.reblog_of_id)
+    shown_boost = (blocks_none(viewer_id) | col(Status.reblog_of_id).is_(None)
+                   | boosted_author.scalar_subquery().not_in(blocked_accounts(viewer_id)))
     return select(Status).where(
         author_test,
-        ~col(Status.account_id).in_(muted), _live(),
+        ~col(Status.account_id).in_(hidden), _live(),
         (col(Status.visibility) != "direct") | (col(Status.account_id) == viewer_id)
         | mentioned,
         col(Status.pending).is_(False) | (col(Status.account_id) == viewer_id),
-        _boost_live(),
+        _boost_live(), shown_boost,
     )
 
 
@@ -214,8 +246,16 @@ def _home_by_followee(shape: tuple[bool, bool, bool]) -> sa.Select:  # type: ign
         sa.select(_VIEWER.label("author"))).subquery("authors")
     each = _windowed(_home(_VIEWER, _NOW, by_author=True).where(
         col(Status.account_id) == authors.c.author), shape).lateral("each")
-    return (sa.select(*each.c).select_from(authors.join(each, sa.true()))
-            .order_by(each.c.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
+    # and each followed hashtag's newest statuses through the index on (tag_id, status_id);
+    # `UNION` drops a status found twice (a followee's, or one carrying two such tags)
+    tags = followed_tag_ids(_VIEWER).subquery("tags")
+    tagged = _windowed(_home(_VIEWER, _NOW, by_author=True).join(
+        StatusTag, col(StatusTag.status_id) == Status.id).where(
+        col(StatusTag.tag_id) == tags.c.tag_id), shape).lateral("tagged")
+    found = sa.union(sa.select(*each.c).select_from(authors.join(each, sa.true())),
+                     sa.select(*tagged.c).select_from(tags.join(tagged, sa.true()))).subquery()
+    return (sa.select(*found.c).order_by(found.c.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 _FLOORS: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
@@ -301,6 +341,7 @@ def _home_page_statement(shape: tuple[bool, bool, bool], by_author: bool = False
     narrow.append(sa.select(sa.literal("reblogged"), s.reblog_of_id, sa.literal(0, sa.BigInteger),
                             text, s.id)
                   .where(s.account_id == _VIEWER, s.reblog_of_id == sa.any_(ids)))
+    narrow.append(muted_edge(s.id == sa.any_(ids)))
     edges = sa.union_all(*narrow).subquery("edges")
     # the page's statuses, those they boost and the accounts mentioned (as rows of no status
     # but the account's id), each with its account: one join for them all
@@ -333,7 +374,8 @@ def home_page(conn: sa.Connection, viewer_id: int, window: Window,
                                      "since_id": window.since_id, "min_id": window.min_id}
     if window.min_id is None:
         bound = {"scan": SCAN_BUDGET} if shape[0] else {"floor": _scan_floor(conn)}
-        found = _split_page(fetch(conn, _home_page_statement(shape), values | bound), viewer_id)
+        found = _split_page(conn, fetch(conn, _home_page_statement(shape), values | bound),
+                            viewer_id)
         if len(found[0]) == window.limit:
             return found
         # by id past the scan, testing each author, while they are not too few among the
@@ -342,10 +384,11 @@ def home_page(conn: sa.Connection, viewer_id: int, window: Window,
         statement = _home_page_statement(shape, by_author=True, by_followee=sparse)
     else:
         statement = _home_page_statement(shape, by_author=True)
-    return _split_page(fetch(conn, statement, values), viewer_id)
+    return _split_page(conn, fetch(conn, statement, values), viewer_id)
 
 
-def _split_page(rows: list[Any], viewer_id: int) -> tuple[list[Any], Related]:
+def _split_page(conn: sa.Connection, rows: list[Any], viewer_id: int
+                ) -> tuple[list[Any], Related]:
     """The page (newest first) and its `Related`, from the rows of `_home_page_statement`
     (what `models.related.load_raw_page` makes of its own rows)."""
     page: list[Any] = []
@@ -377,6 +420,8 @@ def _split_page(rows: list[Any], viewer_id: int) -> tuple[list[Any], Related]:
     related.media = media
     page.sort(key=lambda s: s.id, reverse=True)
     attach_mentions(related, apply_edges(related, edges))
+    attach_votes(conn, related)
+    attach_apps(conn, related)
     return page, related
 
 
@@ -440,6 +485,62 @@ def tagged_rows(conn: sa.Connection, name: str, viewer_id: int | None, where: Pu
         return []
     statement = _public_statement(viewer_id is None, where, _shape(window), tagged=True)
     return _rows(conn, statement, window, viewer=viewer_id, tag=tag_id)
+
+
+def _listed(list_id: Any, viewer_id: Any, now: Any, replies_policy: str
+            ) -> sa.Select:  # type: ignore[type-arg]
+    """A list's timeline, as Mastodon's list feed: its members' statuses and boosts (boosts
+    as their follow shows them) and the owner's own, without whom the owner mutes or blocks
+    (or whose server they block) or who blocks them; a direct status only when it is theirs
+    or names them. A reply to another shows when it answers the owner, or by
+    `replies_policy`: one they follow (`followed`), a member (`list`), no one else (`none`).
+
+    Read through the members' statuses (the account index): a list is a few accounts."""
+    members = select(ListAccount.account_id).where(ListAccount.list_id == list_id)
+    as_followed = sa.exists().where(ListAccount.list_id == list_id,
+                                    ListAccount.account_id == Status.account_id,
+                                    Follow.id == ListAccount.follow_id,
+                                    col(Status.reblog_of_id).is_(None) | col(Follow.show_reblogs))
+    answered = col(Status.in_reply_to_account_id)
+    reply_shown = [col(Status.in_reply_to_id).is_(None), answered == col(Status.account_id),
+                   answered == viewer_id]
+    if replies_policy == "followed":
+        reply_shown += [answered.is_(None), sa.exists().where(
+            Follow.account_id == viewer_id, Follow.target_account_id == answered,
+            Follow.state == "accepted")]
+    elif replies_policy == "list":
+        reply_shown.append(sa.exists().where(ListAccount.list_id == list_id,
+                                             ListAccount.account_id == answered))
+    mentioned = sa.exists().where(Mention.status_id == Status.id, Mention.account_id == viewer_id)
+    own = col(Status.account_id) == viewer_id
+    return select(Status).where(
+        col(Status.account_id).in_(sa.union_all(members, sa.select(viewer_id))),
+        own | as_followed, sa.or_(*reply_shown),
+        ~col(Status.account_id).in_(muted_by(viewer_id, now)), not_blocked(viewer_id),
+        _live(), (col(Status.visibility) != "direct") | own | mentioned,
+        col(Status.pending).is_(False) | own, _boost_live())
+
+
+_LIST = sa.bindparam("list", type_=sa.BigInteger)
+
+
+@lru_cache(maxsize=32)
+def _list_statement(replies_policy: str, shape: tuple[bool, bool, bool]
+                    ) -> sa.Select:  # type: ignore[type-arg]
+    return _windowed(_listed(_LIST, _VIEWER, _NOW, replies_policy), shape)
+
+
+def list_rows(conn: sa.Connection, found: List, window: Window) -> list[Any]:
+    """The timeline of the list `found`, for its owner, as rows of the statuses table."""
+    return _rows(conn, _list_statement(found.replies_policy, _shape(window)), window,
+                 list=found.id, viewer=found.account_id, now=utcnow())
+
+
+async def listed(session: AsyncSession, found: List, window: Window) -> list[Status]:
+    """The timeline of the list `found`, for its owner, as ORM statuses."""
+    query = _listed(found.id, sa.literal(found.account_id, sa.BigInteger), utcnow(),
+                    found.replies_policy)
+    return await page(session, query, col(Status.id), window)
 
 
 async def bookmarks(session: AsyncSession, account_id: int, window: Window

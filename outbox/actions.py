@@ -44,7 +44,7 @@ from outbox.relations import (
     block,
     done,
     follow,
-    notify,
+    notify_of_status,
     reject_follow_request,
     send_accept,
     unblock,
@@ -132,8 +132,7 @@ async def post_status(
 async def _announce_new(ctx: Context, session: AsyncSession, status: Status, author: Account,
                         mentions: Sequence[Account]) -> Status:
     """Notify the mentioned local accounts and send the status's `Create`."""
-    for account_mentioned in mentions:
-        notify(session, account_mentioned, author, "mention", status.id)
+    await notify_of_status(session, list(mentions), author, "mention", status)
     note = await render_note(session, status, author, ctx.urls, ctx.domain)
     await _deliver_status(ctx, session, activities.create(note), status, author, mentions)
     await done(ctx, session)
@@ -256,7 +255,7 @@ async def favourite(ctx: Context, session: AsyncSession, account: Account, statu
     row = Favourite(id=new_id(), account_id=account.id, status_id=status.id)
     row.uri = f"{actor_id(account, ctx.urls)}#likes/{row.id}"
     session.add(row)
-    notify(session, author, account, "favourite", status.id)
+    await notify_of_status(session, [author], account, "favourite", status)
     await session.flush()
     if not author.local:
         activity = activities.like(row.uri, actor_id(account, ctx.urls), status.uri)
@@ -297,7 +296,7 @@ async def reblog(ctx: Context, session: AsyncSession, account: Account, status: 
     boost = Status(id=boost_id, uri=uri, url=uri, account_id=account.id, local=True,
                    visibility=visibility, reblog_of_id=status.id)
     session.add(boost)
-    notify(session, author, account, "reblog", status.id)
+    await notify_of_status(session, [author], account, "reblog", status)
     await session.flush()
     await publish(ctx, session, _announce(ctx, account, boost, status, author),
                   sender=account, recipients=[author])

@@ -282,9 +282,11 @@ class Deliverer:
         return self.health.schemes
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any], Any], Awaitable[None]]]:
-        from outbox.post_write import PUBLISH, publish_job  # it imports this module
+        from outbox import polls  # they import this module
+        from outbox.post_write import PUBLISH, publish_job
 
-        return {KIND: self.deliver, FANOUT: self.fan_out, PUBLISH: publish_job(self.ctx)}
+        return {KIND: self.deliver, FANOUT: self.fan_out, PUBLISH: publish_job(self.ctx),
+                **polls.handlers(self.ctx)}
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from activitypub.vocab import PUBLIC
+from models import polls
 from models.tables import Account, MediaAttachment, Status, Tag
 from outbox.activities import announce
 from outbox.actors import acct, actor_id
@@ -91,11 +92,29 @@ def status_to_note(
         "replies": {"id": status.uri + "/replies", "type": "Collection",
                     "first": status.uri + "/replies?page=true"},
     }
+    if status.poll:
+        note |= poll_to_question(status.poll)
     if status.language:
         note["contentMap"] = {status.language: status.content}
     if status.edited_at:
         note["updated"] = iso(status.edited_at)
     return note
+
+
+def poll_to_question(poll: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """What makes a note a `Question`: its options with their counts, end and voters."""
+    options = [{"type": "Note", "name": o.get("title") or "",
+                "replies": {"type": "Collection", "totalItems": o.get("votes_count") or 0}}
+               for o in poll.get("options") or []]
+    question: dict[str, Any] = {"type": "Question",
+                                "anyOf" if poll.get("multiple") else "oneOf": options,
+                                "votersCount": poll.get("voters_count") or 0}
+    ends = polls.expires_at(poll)
+    if ends is not None:
+        question["endTime"] = iso(ends)
+        if ends <= (now or datetime.now(UTC)):
+            question["closed"] = iso(ends)
+    return question
 
 
 def _position(media: MediaAttachment) -> tuple[int, int]:

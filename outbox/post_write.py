@@ -22,7 +22,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from models import generation_jobs
+from models import generation_jobs, polls
+from models.conversation_mutes import status_thread, unmuted_rows
 from models.follow_notifications import subscribers
 from models.ids import new_id
 from models.queue import run_write, write_session
@@ -39,6 +40,7 @@ from models.tables import (
     Tag,
 )
 from outbox import activities, deliver, events
+from outbox import polls as poll_jobs
 from outbox.content import text_to_html
 from outbox.context import Context
 from outbox.hosts import DeliveryPolicy
@@ -80,6 +82,8 @@ class NewPost:
     mentions: list[Account] = field(default_factory=list)  # the parent's author included
     pending: bool = False  # stored unsent, waiting for its image (`actions.publish_pending`)
     key: str | None = None  # the client's Idempotency-Key
+    application_id: int | None = None  # the OAuth app it is posted from
+    poll: dict[str, Any] | None = None  # `models.polls.new_poll`
 
 
 def with_parent_author(mentions: Sequence[Account], author: Account,
@@ -100,7 +104,8 @@ def new_status(ctx: Context, post: NewPost, content_html: str) -> Status:
         url=f"{ctx.urls.profile(account.username)}/{status_id}", account_id=account.id,
         local=True, content=content_html, text=post.text, spoiler_text=post.spoiler_text,
         sensitive=post.sensitive or bool(post.spoiler_text), visibility=post.visibility,
-        language=post.language, pending=post.pending,
+        language=post.language, pending=post.pending, application_id=post.application_id,
+        poll=post.poll,
     )
     parent = post.in_reply_to
     if parent is None:
@@ -180,6 +185,8 @@ def write_post(ctx: Context, conn: sa.Connection, post: NewPost, origin: str | N
                   "type": "status", "status_id": status.id, "created_at": status.created_at}
                  for i in ([] if post.pending else subscribers(conn, status))
                  if i not in mentioned]  # `status` notifications (models.follow_notifications)
+    if notified:
+        notified = unmuted_rows(conn, notified, {status.id: status_thread(status)})
     rows.append((_NOTIFICATIONS, notified))
     jobs: list[dict[str, Any]] = []
     if not post.pending:
@@ -187,6 +194,8 @@ def write_post(ctx: Context, conn: sa.Connection, post: NewPost, origin: str | N
         if publish_job:
             jobs.append(_job(deliver.QUEUE, PUBLISH, {"status": status.id}, publish_key(status),
                              DeliveryPolicy.max_attempts, status.created_at))
+    if post.poll:
+        jobs.append(poll_end_job(status))
     found = [] if post.pending else [events.Event(events.UPDATE, status.id)]
     found += [events.Event(events.NOTIFICATION, n["id"]) for n in notified]
     key = None if post.key is None else {
@@ -285,6 +294,16 @@ def _tags(conn: sa.Connection, names: list[str]) -> dict[str, int]:
             known[name.lower()] = tag.id
         found[name] = known[name.lower()]
     return found
+
+
+def poll_end_job(status: Status) -> dict[str, Any]:
+    """The job that closes the poll (notifies its voters) when it ends."""
+    ends = polls.expires_at(status.poll or {}) or status.created_at
+    job = _job(deliver.QUEUE, poll_jobs.POLL_END, {"status": status.id},
+               poll_jobs.end_key(status.id, ends), DeliveryPolicy.max_attempts,
+               status.created_at)
+    job["run_at"] = ends
+    return job
 
 
 def _generator_jobs(status: Status, mentions: list[Account]) -> list[dict[str, Any]]:

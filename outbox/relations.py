@@ -14,8 +14,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.actor import build_actor
+from models.conversation_mutes import muting_accounts, status_thread
 from models.ids import new_id
-from models.tables import Account, Block, Follow, Notification
+from models.tables import Account, Block, Follow, Notification, Status
 from models.types import utcnow
 from outbox import activities
 from outbox.actors import actor_id, load_actor_fields
@@ -36,6 +37,16 @@ def notify(session: AsyncSession, account: Account, sender: Account, type: str,
     if account.local and account.id != sender.id:
         session.add(Notification(account_id=account.id, from_account_id=sender.id, type=type,
                                  status_id=status_id))
+
+
+async def notify_of_status(session: AsyncSession, accounts: list[Account], sender: Account,
+                           type: str, status: Status) -> None:
+    """`notify` each of `accounts` of `status`, but those who muted its thread."""
+    wanted = [a for a in accounts if a.local and a.id != sender.id]
+    muted = await muting_accounts(session, [a.id for a in wanted], status_thread(status))
+    for account in wanted:
+        if account.id not in muted:
+            notify(session, account, sender, type, status.id)
 
 
 async def find_follow(session: AsyncSession, follower: Account, target: Account) -> Follow | None:

@@ -62,9 +62,10 @@ class Instance:
 
 @contextlib.asynccontextmanager
 async def running_instance(
-    data_dir: Path, database_url: str, *, run_workers: bool = False
+    data_dir: Path, database_url: str, *, run_workers: bool = False, **options: Any
 ) -> AsyncIterator[Instance]:
-    """Migrate, then serve a whole instance with uvicorn on 127.0.0.1 until the block ends."""
+    """Migrate, then serve a whole instance with uvicorn on 127.0.0.1 until the block ends
+    (`options`: more settings)."""
     port = free_port()
     settings = Settings(
         domain=f"127.0.0.1:{port}",
@@ -74,6 +75,7 @@ async def running_instance(
         device="cpu",
         insecure_http=True,
         allow_private_networks=True,
+        **options,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade(settings.effective_database_url)

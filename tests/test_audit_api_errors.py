@@ -52,6 +52,14 @@ UNKNOWN_ID_ROUTES = [
     ("PUT", "/api/v1/media/{x}"),
     ("GET", "/api/v1/notifications/{x}"),
     ("POST", "/api/v1/notifications/{x}/dismiss"),
+    ("GET", "/api/v1/lists/{x}"),
+    ("PUT", "/api/v1/lists/{x}"),
+    ("DELETE", "/api/v1/lists/{x}"),
+    ("GET", "/api/v1/lists/{x}/accounts"),
+    ("POST", "/api/v1/lists/{x}/accounts"),
+    ("DELETE", "/api/v1/lists/{x}/accounts"),
+    ("GET", "/api/v1/timelines/list/{x}"),
+    ("GET", "/api/v1/accounts/{x}/lists"),
 ]
 SIGNED_IN_ROUTES = [
     ("GET", "/api/v1/accounts/verify_credentials"),
@@ -68,6 +76,8 @@ SIGNED_IN_ROUTES = [
     ("POST", "/api/v1/statuses"),
     ("POST", "/api/v2/media"),
     ("POST", "/api/v1/media"),
+    ("GET", "/api/v1/lists"),
+    ("POST", "/api/v1/lists"),
 ]
 PUBLIC_ROUTES = ["/api/v1/timelines/public", "/api/v1/instance", "/api/v2/instance",
                  "/api/v1/custom_emojis", "/api/v1/accounts/lookup?acct=bob"]

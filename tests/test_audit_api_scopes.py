@@ -17,12 +17,18 @@ from models.tables import (
     Block,
     Bookmark,
     ConversationMark,
+    ConversationMute,
+    DomainBlock,
     Favourite,
     Follow,
+    List,
     Marker,
     MediaAttachment,
     Mute,
+    PollVote,
+    PushSubscription,
     Status,
+    TagFollow,
 )
 from models.tokens import create_token
 from outbox import actions
@@ -30,7 +36,8 @@ from tests.media_samples import image_bytes
 from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
 
 # (method, path, the scope Mastodon asks, a neighbouring scope that must not do, request)
-# {bob}: another account; {theirs}: bob's status; {mine}: the caller's own status
+# {bob}: another account; {theirs}: bob's status; {mine}: the caller's own status;
+# {list}: the caller's list; {poll}: bob's poll
 ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("GET", "/api/v1/accounts/verify_credentials", "read:accounts", "read:statuses", {}),
     ("PATCH", "/api/v1/accounts/update_credentials", "write:accounts", "write:statuses",
@@ -42,7 +49,26 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("GET", "/api/v1/follow_requests", "read:follows", "read:accounts", {}),
     ("GET", "/api/v1/blocks", "read:blocks", "read:mutes", {}),
     ("GET", "/api/v1/mutes", "read:mutes", "read:blocks", {}),
+    ("GET", "/api/v1/domain_blocks", "read:blocks", "read:mutes", {}),
+    ("POST", "/api/v1/domain_blocks", "write:blocks", "write:mutes",
+     {"data": {"domain": "example.com"}}),
+    ("DELETE", "/api/v1/domain_blocks", "write:blocks", "write:mutes",
+     {"data": {"domain": "example.com"}}),
+    ("GET", "/api/v1/followed_tags", "read:follows", "read:accounts", {}),
+    ("POST", "/api/v1/tags/cats/follow", "write:follows", "write:accounts", {}),
+    ("POST", "/api/v1/tags/cats/unfollow", "write:follows", "write:accounts", {}),
     ("GET", "/api/v1/preferences", "read:accounts", "read:statuses", {}),
+    ("POST", "/api/v1/accounts/{bob}/note", "write:accounts", "write:follows",
+     {"data": {"comment": "met at the fair"}}),
+    ("POST", "/api/v1/accounts/{bob}/unpin", "write:accounts", "write:follows", {}),
+    ("GET", "/api/v1/endorsements", "read:accounts", "read:follows", {}),
+    ("GET", "/api/v1/featured_tags", "read:accounts", "read:statuses", {}),
+    ("POST", "/api/v1/featured_tags", "write:accounts", "write:statuses",
+     {"data": {"name": "scoped"}}),
+    ("GET", "/api/v1/featured_tags/suggestions", "read:accounts", "read:statuses", {}),
+    ("GET", "/api/v1/scheduled_statuses", "read:statuses", "read:accounts", {}),
+    ("POST", "/api/v1/statuses", "write:statuses", "write:accounts",
+     {"data": {"status": "later", "scheduled_at": "2099-01-01T12:00:00Z"}}),
     ("GET", "/api/v1/timelines/home", "read:statuses", "read:accounts", {}),
     ("GET", "/api/v1/bookmarks", "read:bookmarks", "read:favourites", {}),
     ("GET", "/api/v1/favourites", "read:favourites", "read:bookmarks", {}),
@@ -52,6 +78,14 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
      {"params": {"timeline[]": "home"}}),
     ("GET", "/api/v2/search", "read:search", "read:accounts", {"params": {"q": "bob"}}),
     ("GET", "/api/v1/lists", "read:lists", "read:follows", {}),
+    ("POST", "/api/v1/lists", "write:lists", "read:lists", {"data": {"title": "Friends"}}),
+    ("GET", "/api/v1/lists/{list}", "read:lists", "read:follows", {}),
+    ("PUT", "/api/v1/lists/{list}", "write:lists", "write:follows", {"data": {"title": "Pals"}}),
+    ("GET", "/api/v1/lists/{list}/accounts", "read:lists", "read:accounts", {}),
+    ("DELETE", "/api/v1/lists/{list}/accounts", "write:lists", "write:follows",
+     {"params": {"account_ids[]": "{bob}"}}),
+    ("GET", "/api/v1/accounts/{bob}/lists", "read:lists", "read:follows", {}),
+    ("GET", "/api/v1/timelines/list/{list}", "read:lists", "read:statuses", {}),
     ("GET", "/api/v2/filters", "read:filters", "read:lists", {}),
     ("GET", "/api/v1/filters", "read:filters", "read:lists", {}),
     ("GET", "/api/v1/statuses/{mine}/source", "read:statuses", "read:accounts", {}),
@@ -64,7 +98,11 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/statuses/{theirs}/favourite", "write:favourites", "write:bookmarks", {}),
     ("POST", "/api/v1/statuses/{theirs}/bookmark", "write:bookmarks", "write:favourites", {}),
     ("POST", "/api/v1/statuses/{theirs}/reblog", "write:statuses", "write:favourites", {}),
+    ("GET", "/api/v1/polls/{poll}", "read:statuses", "read:accounts", {}),
+    ("POST", "/api/v1/polls/{poll}/votes", "write:statuses", "write:favourites",
+     {"data": {"choices[]": ["0"]}}),
     ("POST", "/api/v1/statuses/{mine}/pin", "write:accounts", "write:statuses", {}),
+    ("POST", "/api/v1/statuses/{theirs}/mute", "write:mutes", "write:blocks", {}),
     ("POST", "/api/v1/notifications/clear", "write:notifications", "write:statuses", {}),
     # before the mute and block below: bob's direct message is hidden from then on
     ("GET", "/api/v1/conversations", "read:statuses", "read:accounts", {}),
@@ -73,10 +111,16 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/accounts/{bob}/follow", "write:follows", "write:accounts", {}),
     ("POST", "/api/v1/accounts/{bob}/mute", "write:mutes", "write:blocks", {}),
     ("POST", "/api/v1/accounts/{bob}/block", "write:blocks", "write:mutes", {}),
+    ("POST", "/api/v1/push/subscription", "push", "read:notifications", {"data": {
+        "subscription[endpoint]": "https://push.example/alice",
+        "subscription[keys][p256dh]": "BMKqKh9nWAEYv8aam3v_d7BkR-ssxASon-rgg3okzMFvr8lACqaoPq6W"
+                                      "g2rHjjcW_SSnQ6xqtziHinB7IabofjI",
+        "subscription[keys][auth]": "c2l4dGVlbiBieXRlcyBvaw", "data[alerts][mention]": "true"}}),
 ]
 
 STORED: tuple[type[SQLModel], ...] = (Status, Favourite, Bookmark, Follow, Block, Mute, Marker,
-                                      MediaAttachment, ConversationMark)
+                                      MediaAttachment, ConversationMark, ConversationMute, List,
+                                      DomainBlock, TagFollow, PushSubscription, PollVote)
 
 
 async def token_of(api: Api, account: Account, scopes: str) -> str:
@@ -108,6 +152,15 @@ async def test_each_endpoint_asks_its_granular_scope(api: Api) -> None:
     dm = await api.act(actions.post_status, bob, text="psst", visibility="direct",
                        mentions=[alice])
     ids = {"bob": str(bob.id), "theirs": str(theirs.id), "mine": str(mine.id), "dm": str(dm.id)}
+    polled = await api.http("POST", "/api/v1/statuses", await token_of(api, bob, "write:statuses"),
+                            data={"status": "a or b?", "poll[options][]": ["a", "b"],
+                                  "poll[expires_in]": "600"})
+    ids["poll"] = polled.json()["id"]
+    async with session_factory(api.inst.state.engine, immediate=True)() as session:
+        listed = List(account_id=alice.id, title="Mine")
+        session.add(listed)
+        await session.commit()
+        ids["list"] = str(listed.id)
     before = await counts(api)
     for method, path, _, wrong, request in ENDPOINTS:
         token = await token_of(api, alice, wrong)

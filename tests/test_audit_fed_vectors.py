@@ -125,7 +125,8 @@ async def test_misskey_poll_without_an_end_is_shown(database_url):
 
 
 async def test_gotosocial_poll_votes_are_not_posts(database_url):
-    """GoToSocial votes are Notes with a `name`, replying to the poll: no status is made."""
+    """GoToSocial votes are Notes with a `name`, replying to the poll: no status is made;
+    each choice is counted once, however often the Create comes."""
     async with federation(database_url, "https://example.org") as ctx:
         async with ctx.sessions() as session:
             bobby = await create_account(session, "bobby_tables")
@@ -137,8 +138,13 @@ async def test_gotosocial_poll_votes_are_not_posts(database_url):
                                            {"title": "financial times", "votes_count": 0}],
                                "multiple": True, "expires_at": None, "voters_count": 0}))
         before = await row_counts(ctx)
-        await apply(ctx, vector("gotosocial/create.json"))
-        assert await row_counts(ctx) == before
+        for _ in range(2):
+            await apply(ctx, vector("gotosocial/create.json"))
+            counted = await row_counts(ctx)
+            assert counted == before | {"poll_votes": 2, "jobs": 1}  # the Update of the poll
+        poll = (await status_at(ctx, "https://example.org/users/bobby_tables/statuses/123456")).poll
+        assert [o["votes_count"] for o in poll["options"]] == [1, 1]
+        assert poll["voters_count"] == 1
 
 
 async def test_gotosocial_reply_approval_accept_changes_nothing(database_url):

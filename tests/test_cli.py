@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["serve", "worker", "migrate", "account", "token", "generate"]
+COMMANDS = ["serve", "worker", "migrate", "account", "token", "media", "generate"]
 
 
 def run(args: list[str], *, data_dir: Path, database_url: str | None = None,
@@ -31,7 +31,7 @@ def test_help_lists_every_command(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["serve"], ["worker"], ["migrate"], ["account", "create"],
-                                     ["token", "create"], ["generate"]])
+                                     ["token", "create"], ["media", "prune"], ["generate"]])
 def test_every_command_answers_help(tmp_path, command):
     result = run([*command, "--help"], data_dir=tmp_path)
     assert result.returncode == 0 and "usage:" in result.stdout

@@ -101,7 +101,11 @@ def test_remote_poll() -> None:
                           "voters_count": None})
     poll = status_entity(status, _related(status), URLS)["poll"]
     assert poll["expired"] is True and poll["votes_count"] == 3
-    assert poll["expires_at"] == "2020-01-01T00:00:00.000Z" and poll["own_votes"] == []
+    assert poll["expires_at"] == "2020-01-01T00:00:00.000Z"
+    assert "voted" not in poll and "own_votes" not in poll  # for a signed-in viewer only
+    viewer = ViewerState(account_id=8, votes={12: [1]})
+    poll = status_entity(status, _related(status, viewer=viewer), URLS)["poll"]
+    assert poll["voted"] is True and poll["own_votes"] == [1]
 
 
 def test_relationship_and_notification() -> None:

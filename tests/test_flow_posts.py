@@ -64,11 +64,24 @@ async def test_image_post_arrives_with_every_attachment_field(pair) -> None:  # 
     assert (item.type, item.mime_type, item.description) == ("image", "image/png", "a fox in the snow")
     assert (item.blurhash, item.width, item.height) == (BLURHASH, 64, 48)
     assert (item.focus_x, item.focus_y) == (0.25, -0.5)
-    assert item.file_path is None  # the other side points at ours
     async with httpx.AsyncClient() as http:
         response = await http.get(item.remote_url)
     assert response.status_code == 200 and response.content == data
     assert response.headers["content-type"] == "image/png"
+
+    async def copied() -> MediaAttachment | None:
+        [row] = await b.rows(MediaAttachment, MediaAttachment.id == item.id)
+        return row if row.file_path else None
+
+    # B copies the image (re-encoded, the same pixels) and keeps where it came from
+    copy_row = await b.eventually(copied, what="B's copy of the image")
+    assert copy_row.remote_url == item.remote_url
+    assert (copy_row.blurhash, copy_row.width, copy_row.height) == (BLURHASH, 64, 48)
+    async with httpx.AsyncClient() as http:
+        ours = await http.get(f"{b.base}/media/{copy_row.file_path}")
+    assert ours.status_code == 200 and ours.headers["content-type"] == "image/png"
+    assert (Image.open(io.BytesIO(ours.content)).convert("RGB").tobytes()
+            == Image.open(io.BytesIO(data)).convert("RGB").tobytes())
 
 
 async def test_reply_like_boost_edit_delete(pair) -> None:  # noqa: F811

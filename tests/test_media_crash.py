@@ -28,6 +28,7 @@ from tests.instances import free_port
 from tests.media_samples import image_bytes
 from tests.processes import command_env, serving
 
+
 async def _seed(database_url: str) -> str:
     engine = make_engine(database_url)
     try:

@@ -107,22 +107,6 @@ async def familiar_followers(request: Request) -> Response:
     return json_response(answer)
 
 
-def _none_kept(scope: str | None):  # type: ignore[no-untyped-def]
-    """An account's list this server does not keep (featured tags, lists, endorsements): `[]`
-    for a known account, 404 for an unknown one."""
-
-    async def answer(request: Request) -> Response:
-        if scope is None:
-            await optional_caller(request)
-        else:
-            await caller(request, scope)
-        async with reader(request) as session:
-            await account_or_404(session, request.path_params["id"])
-        return json_response([])
-
-    return answer
-
-
 async def lookup(request: Request) -> Response:
     """An account by `acct` (`user` or `user@domain`), from what this server knows."""
     await optional_caller(request)
@@ -204,9 +188,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/accounts/familiar_followers", familiar_followers, methods=["GET"]),
     *relationships.routes,
     Route("/api/v1/accounts/{id}", show, methods=["GET"]),
-    Route("/api/v1/accounts/{id}/featured_tags", _none_kept(None), methods=["GET"]),
-    Route("/api/v1/accounts/{id}/endorsements", _none_kept(None), methods=["GET"]),
-    Route("/api/v1/accounts/{id}/lists", _none_kept("read:lists"), methods=["GET"]),
     Route("/api/v1/accounts/{id}/statuses", statuses, methods=["GET"]),
     Route("/api/v1/accounts/{id}/followers", followers, methods=["GET"]),
     Route("/api/v1/accounts/{id}/following", following, methods=["GET"]),

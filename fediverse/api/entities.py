@@ -17,8 +17,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.sanitize import plain_text
+from models import polls
 from models.notifications import group_key
-from models.related import AccountStats, Related, Row, account_stats, load_related
+from models.related import (
+    AccountStats,
+    Related,
+    Row,
+    ViewerState,
+    account_stats,
+    load_related,
+)
 from models.relationships import Relation
 from models.tables import Account, MediaAttachment, Notification, Status, StatusEdit, Tag
 from outbox.urls import Urls
@@ -146,7 +154,7 @@ def media_entity(media: MediaAttachment, urls: Urls) -> Entity:
         "type": media.type,
         "url": url,
         "preview_url": preview,
-        "remote_url": None if media.file_path else media.remote_url,
+        "remote_url": media.remote_url,  # a remote file copied here, or None
         "preview_remote_url": None,
         "text_url": None,
         "meta": meta,
@@ -168,21 +176,38 @@ def mention_entity(account: Row, urls: Urls) -> Entity:
             "url": account_url(account, urls), "acct": _acct(account)}
 
 
-def poll_entity(status: Status) -> Entity | None:
+def poll_entity(status: Row, viewer: ViewerState | None = None) -> Entity | None:
+    """Mastodon's Poll (its id is the status's); `voted` and `own_votes` for a viewer.
+    Totals hidden while open (`hide_totals`) show as null to all but the author."""
     poll = status.poll
+    if isinstance(poll, str):  # SQLite's raw JSON
+        poll = orjson.loads(poll)
     if not poll:
         return None
-    options = [{"title": str(o.get("title", "")), "votes_count": o.get("votes_count")}
+    ends = polls.expires_at(poll)
+    expired = ends is not None and ends <= datetime.now(UTC)
+    hidden = (bool(poll.get("hide_totals")) and not expired
+              and (viewer is None or viewer.account_id != status.account_id))
+    options = [{"title": str(o.get("title", "")),
+                "votes_count": None if hidden else o.get("votes_count")}
                for o in poll.get("options", [])]
-    expires = str(poll.get("expires_at") or "")
-    expired = bool(expires) and datetime.fromisoformat(expires) <= datetime.now(UTC)
-    return {
-        "id": str(status.id), "expires_at": iso(datetime.fromisoformat(expires)) if expires else None,
-        "expired": expired, "multiple": bool(poll.get("multiple")),
-        "votes_count": sum(o["votes_count"] or 0 for o in options),
+    entity: Entity = {
+        "id": str(status.id), "expires_at": iso(ends), "expired": expired,
+        "multiple": bool(poll.get("multiple")),
+        "votes_count": sum(o.get("votes_count") or 0 for o in poll.get("options", [])),
         "voters_count": poll.get("voters_count"), "options": options, "emojis": [],
-        "voted": False, "own_votes": [],
     }
+    if viewer is not None:
+        own = viewer.votes.get(status.id, [])
+        entity |= {"voted": bool(own) or viewer.account_id == status.account_id,
+                   "own_votes": list(own)}
+    return entity
+
+
+def _application(status: Row, related: Related) -> Entity | None:
+    """The app a local status was posted from, shown to all as Mastodon does by default."""
+    app = related.apps.get(status.application_id) if status.application_id else None
+    return None if app is None else {"name": app.name, "website": app.website}
 
 
 def _author_entity(account_id: int, related: Related, urls: Urls,
@@ -216,7 +241,7 @@ def status_entity(status: Row, related: Related, urls: Urls,
         "sensitive": status.sensitive,
         "spoiler_text": status.spoiler_text,
         "media_attachments": [media_entity(m, urls) for m in related.media.get(status.id, [])],
-        "application": None,
+        "application": _application(status, related),
         "mentions": [mention_entity(a, urls) for a in related.mentions.get(status.id, [])],
         "tags": [tag_entity(t, urls) for t in related.tags.get(status.id, [])],
         "emojis": [],
@@ -229,7 +254,7 @@ def status_entity(status: Row, related: Related, urls: Urls,
                                    if status.in_reply_to_account_id else None),
         "reblog": (status_entity(boosted, related, urls, rendered, flags=flags)
                    if boosted is not None else None),
-        "poll": poll_entity(status),
+        "poll": poll_entity(status, related.viewer),
         "card": None,
         "language": status.language,
         "filtered": [],
@@ -238,7 +263,7 @@ def status_entity(status: Row, related: Related, urls: Urls,
     if viewer is not None and flags:
         entity.update(favourited=status.id in viewer.favourited,
                       reblogged=status.id in viewer.reblogged,
-                      muted=False, bookmarked=status.id in viewer.bookmarked,
+                      muted=status.id in viewer.muted, bookmarked=status.id in viewer.bookmarked,
                       pinned=status.id in viewer.pinned)
     return entity
 
@@ -339,10 +364,10 @@ async def notification_entities(session: AsyncSession, urls: Urls,
 # boosted status's closing brace, then before the entity's own).
 _RENDERED: dict[tuple[str, int], tuple[tuple[Any, ...], tuple[bytes, ...]]] = {}
 RENDERED_MAX = 5_000  # statuses kept (a few pages for each of some hundred readers)
-_FLAGS = {(f, r, b, p): b"," + orjson.dumps({"favourited": f, "reblogged": r, "muted": False,
-                                          "bookmarked": b, "pinned": p})[1:]
+_FLAGS = {(f, r, b, p, m): b"," + orjson.dumps({"favourited": f, "reblogged": r, "muted": m,
+                                             "bookmarked": b, "pinned": p})[1:]
           for f in (False, True) for r in (False, True) for b in (False, True)
-          for p in (False, True)}
+          for p in (False, True) for m in (False, True)}
 _NO_POLL = (None, "null")  # a status without a poll: as processed, or SQLite's raw JSON
 _REBLOG = b'"reblog":null'
 
@@ -397,7 +422,8 @@ def _flags(status_id: int, related: Related) -> bytes:
     if viewer is None:
         return b"}"
     return _FLAGS[(status_id in viewer.favourited, status_id in viewer.reblogged,
-                   status_id in viewer.bookmarked, status_id in viewer.pinned)]
+                   status_id in viewer.bookmarked, status_id in viewer.pinned,
+                   status_id in viewer.muted)]
 
 
 def _cached_json(status: Row, related: Related, urls: Urls, rendered: dict[int, Entity]

@@ -7,10 +7,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fediverse.api import instance_assets, startup
+from fediverse.api import instance_assets, instance_texts, startup
 from fediverse.api.auth import optional_caller
 from fediverse.api.instance_entities import instance_v1, instance_v2
 from fediverse.api.instance_facts import instance_facts, peers, weekly_activity
+from fediverse.push.keys import instance_vapid_keys
 from fediverse.routes.common import json_response, state
 
 _PUBLIC = {"Access-Control-Allow-Origin": "*"}
@@ -21,7 +22,8 @@ async def instance_v2_route(request: Request) -> Response:
     fv = state(request)
     async with fv.sessions() as session:
         facts = await instance_facts(session, fv.urls)
-    return json_response(instance_v2(fv.settings, facts), headers=_PUBLIC)
+    keys = await instance_vapid_keys(fv.sessions)
+    return json_response(instance_v2(fv.settings, facts, keys.public_key), headers=_PUBLIC)
 
 
 async def instance_v1_route(request: Request) -> Response:
@@ -65,5 +67,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/instance/rules", rules_route, methods=["GET"]),
     Route("/api/v1/instance/translation_languages", translation_languages_route, methods=["GET"]),
     *instance_assets.routes,
+    *instance_texts.routes,
     *startup.routes,
 ]

@@ -6,11 +6,13 @@ from typing import Any
 
 from fediverse.api.instance_assets import ICON_SIZES, THUMBNAIL_PATH, icon_url, thumbnail
 from fediverse.api.instance_facts import InstanceFacts
+from fediverse.api.instance_texts import PRIVACY_POLICY_PATH, TERMS_OF_SERVICE_PATH, has_terms
 from fediverse.api.posting import MAX_CHARS, MAX_MEDIA
 from fediverse.media.processing import MAX_BYTES, MAX_PIXELS, accepted_mime_types
 from fediverse.media.uploads import DESCRIPTION_LIMIT
 from fediverse.settings import Settings
 from fediverse.state import VERSION
+from models import polls
 
 MASTODON_VERSION = "4.3.0"  # the API level we answer as, so that clients offer what we do
 API_VERSION = 2
@@ -38,12 +40,13 @@ def _limits() -> dict[str, Any]:
             "image_size_limit": MAX_BYTES, "image_matrix_limit": MAX_PIXELS,
             "video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
         },
-        "polls": {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300,
-                  "max_expiration": 2629746},
+        "polls": {"max_options": polls.MAX_OPTIONS,
+                  "max_characters_per_option": polls.MAX_OPTION_CHARS,
+                  "min_expiration": polls.MIN_EXPIRATION, "max_expiration": polls.MAX_EXPIRATION},
     }
 
 
-def instance_v2(settings: Settings, facts: InstanceFacts) -> dict[str, Any]:
+def instance_v2(settings: Settings, facts: InstanceFacts, vapid_key: str = "") -> dict[str, Any]:
     base = settings.base_url
     picture = thumbnail()
     return {
@@ -59,8 +62,10 @@ def instance_v2(settings: Settings, facts: InstanceFacts) -> dict[str, Any]:
         "languages": LANGUAGES,
         "configuration": {
             "urls": {"streaming": streaming_url(settings), "status": None, "about": None,
-                     "privacy_policy": None, "terms_of_service": None},
-            "vapid": {"public_key": ""},  # no Web Push here
+                     "privacy_policy": base + PRIVACY_POLICY_PATH,
+                     "terms_of_service": (base + TERMS_OF_SERVICE_PATH
+                                          if has_terms(settings) else None)},
+            "vapid": {"public_key": vapid_key},
             **_limits(),
             "translation": {"enabled": False},
         },

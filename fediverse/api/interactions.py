@@ -1,6 +1,6 @@
 """What an account does to a status from the client API: favourite, boost, bookmark, pin,
-delete. Favourites, boosts and deletes go through `outbox.actions` (they federate);
-bookmarks stay here."""
+mute its thread, delete. Favourites, boosts and deletes go through `outbox.actions` (they
+federate); bookmarks and thread mutes stay here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from fediverse.api.errors import ApiError, not_found, unprocessable
 from fediverse.api.posting import writer
 from fediverse.state import AppState
+from models.conversation_mutes import mute_thread, status_thread, unmute_thread
 from models.status_queries import own_status, visible_status
 from models.tables import Account, Bookmark, Pin, Status
 from outbox import actions
@@ -107,6 +108,19 @@ async def pin(st: AppState, account_id: int, status_id: int, *, undo: bool = Fal
                 raise unprocessable(f"Validation failed: You cannot pin more than {MAX_PINS} posts")
             session.add(Pin(account_id=account_id, status_id=status.id))
             await session.commit()
+        return status
+
+
+async def mute(st: AppState, account_id: int, status_id: int, *, undo: bool = False) -> Status:
+    """Mute (or unmute) the thread of a status: no notifications from its statuses (a boost
+    stands for the boosted status's thread)."""
+    async with writer(st) as session:
+        account, status = await _visible(session, account_id, status_id)
+        status = await _original(session, account, status)
+        if undo:
+            await unmute_thread(session, account_id, status_thread(status))
+        else:
+            await mute_thread(session, account_id, status_thread(status))
         return status
 
 

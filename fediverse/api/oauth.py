@@ -28,6 +28,7 @@ from fediverse.api.oauth_authorize import (
 from fediverse.api.oauth_grants import OAuthError
 from fediverse.api.oauth_pages import AuthorizeParams, code_page, error_page, sign_in_page
 from fediverse.api.params import Params, params
+from fediverse.push.keys import instance_vapid_keys
 from fediverse.routes.common import json_response, state
 from models.tables import OAuthApp
 from models.tokens import SCOPES, TOP_LEVEL_SCOPES
@@ -57,14 +58,17 @@ async def create_app_route(request: Request) -> Response:
     async with writer(request) as session:
         app = await register_app(session, wanted)
         await session.commit()
-    return json_response(application_entity(app, with_secret=True))
+    keys = await instance_vapid_keys(state(request).sessions)
+    return json_response(application_entity(app, with_secret=True, vapid_key=keys.public_key))
 
 
 async def verify_app(request: Request) -> Response:
     found = await caller(request, user=False)
     if found.app is None:
         raise not_found("This access token belongs to no application")
-    return json_response(application_entity(found.app, with_secret=False))
+    keys = await instance_vapid_keys(state(request).sessions)
+    return json_response(application_entity(found.app, with_secret=False,
+                                            vapid_key=keys.public_key))
 
 
 # authorization

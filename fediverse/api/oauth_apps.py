@@ -102,7 +102,7 @@ def app_redirect_uris(app: OAuthApp) -> list[str]:
     return [uri for uri in app.redirect_uris.split("\n") if uri]
 
 
-def application_entity(app: OAuthApp, *, with_secret: bool) -> dict[str, Any]:
+def application_entity(app: OAuthApp, *, with_secret: bool, vapid_key: str = "") -> dict[str, Any]:
     """Mastodon's Application; the credentials only for the one who registered it."""
     uris = app_redirect_uris(app)
     entity: dict[str, Any] = {
@@ -112,7 +112,7 @@ def application_entity(app: OAuthApp, *, with_secret: bool) -> dict[str, Any]:
         "scopes": app.scopes.split(),
         "redirect_uri": "\n".join(uris),
         "redirect_uris": uris,
-        "vapid_key": "",  # no Web Push here
+        "vapid_key": vapid_key,
     }
     if with_secret:
         entity |= {"client_id": app.client_id, "client_secret": app.client_secret,

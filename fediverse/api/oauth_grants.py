@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from fediverse.api.oauth_apps import app_by_client_id
+from models import push
 from models.accounts import verify_password
 from models.tables import Account, OAuthApp, OAuthCode, OAuthToken
 from models.tokens import (
@@ -288,3 +289,4 @@ async def revoke(session: AsyncSession, app: OAuthApp, token: str | None) -> Non
                          "You are not authorized to revoke this token")
     row.revoked_at = utcnow()
     session.add(row)
+    await push.unsubscribe(session, row.id)  # the app is gone: so are its pushes

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,17 +13,20 @@ from activitypub.errors import ActivityPubError
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.generations import refusal
 from fediverse.api.params import Params
+from fediverse.api.poll_form import PollForm, poll_form
 from fediverse.generation.follow_up import imagine_prompt
 from fediverse.generation.requests import Ask
 from fediverse.generation.service import imagine
 from fediverse.imaging import InvalidRequest
 from fediverse.state import AppState
 from inbox.resolve import resolve_handle
+from models import polls
 from models.accounts import get_account
 from models.related import Related, load_page
 from models.status_queries import idempotent_status, visible_status
 from models.tables import Account, MediaAttachment, Status
 from outbox import actions
+from outbox import polls as poll_jobs
 from outbox.content import MENTION_RE
 from outbox.context import Context
 from outbox.post_write import KeyTaken, MediaTaken, NewPost, post_new, with_parent_author
@@ -43,6 +45,7 @@ class StatusForm:
     spoiler_text: str | None = None
     visibility: str | None = None
     language: str | None = None
+    poll: PollForm | None = None
 
 
 def _ids(values: list[object], name: str) -> list[int]:
@@ -53,24 +56,9 @@ def _ids(values: list[object], name: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _refuse_unsupported(p: Params) -> None:
-    """A poll or a schedule this server cannot keep is refused, never silently dropped."""
-    if any(str(option).strip() for option in p.getlist("poll[options]")):
-        raise unprocessable("Validation failed: polls cannot be created on this server")
-    when = p.string("scheduled_at")
-    if not when:
-        return
-    try:
-        at = datetime.fromisoformat(when)
-    except ValueError:
-        raise unprocessable("Validation failed: scheduled_at is not a valid time") from None
-    if (at if at.tzinfo else at.replace(tzinfo=UTC)) > datetime.now(UTC):  # past: post now
-        raise unprocessable("Validation failed: scheduled statuses are not supported")
-
-
 def status_form(p: Params) -> StatusForm:
-    """The parameters of a new or edited status, refused (422) when invalid."""
-    _refuse_unsupported(p)
+    """The parameters of a new or edited status, refused (422) when invalid (a
+    `scheduled_at` is read apart: `fediverse.api.scheduled_statuses`)."""
     text = p.string("status", "") or ""
     if len(text) > MAX_CHARS:
         raise unprocessable(f"Validation failed: Text character limit of {MAX_CHARS} exceeded")
@@ -79,6 +67,9 @@ def status_form(p: Params) -> StatusForm:
         raise unprocessable(f"Validation failed: Media attachments are limited to {MAX_MEDIA}")
     if not text.strip() and not media_ids:
         raise unprocessable("Validation failed: Text can't be blank")
+    poll = poll_form(p)
+    if poll is not None and media_ids:
+        raise unprocessable("Validation failed: Cannot attach both media and a poll")
     visibility = p.string("visibility") or None
     if visibility is not None and visibility not in actions.VISIBILITIES:
         raise unprocessable("Validation failed: Visibility is not included in the list")
@@ -91,7 +82,7 @@ def status_form(p: Params) -> StatusForm:
     return StatusForm(
         text=text, media_ids=media_ids, in_reply_to_id=int(reply) if reply else None,
         sensitive=p.boolean("sensitive"), language=language, visibility=visibility,
-        spoiler_text=p.string("spoiler_text", max_length=MAX_SPOILER),
+        spoiler_text=p.string("spoiler_text", max_length=MAX_SPOILER), poll=poll,
     )
 
 
@@ -100,7 +91,7 @@ def writer(st: AppState) -> AsyncSession:
     return st.writer()
 
 
-async def _media(session: AsyncSession, account: Account, ids: list[int],
+async def usable_media(session: AsyncSession, account: Account, ids: list[int],
                  status: Status | None = None) -> list[MediaAttachment]:
     """The caller's unattached (or already this status's) ready media, in the order given."""
     if not ids:
@@ -117,7 +108,7 @@ async def _media(session: AsyncSession, account: Account, ids: list[int],
     return [found[i] for i in ids]
 
 
-async def _parent(session: AsyncSession, account: Account, form: StatusForm) -> Status | None:
+async def visible_parent(session: AsyncSession, account: Account, form: StatusForm) -> Status | None:
     if form.in_reply_to_id is None:
         return None
     parent = await visible_status(session, form.in_reply_to_id, account)  # type: ignore[arg-type]
@@ -164,27 +155,30 @@ async def _accounts(session: AsyncSession, ids: list[int]) -> list[Account]:
 
 
 async def create_status(st: AppState, account: Account, form: StatusForm,
-                        key: str | None = None) -> tuple[Status, Related | None]:
+                        key: str | None = None, *, application_id: int | None = None
+                        ) -> tuple[Status, Related | None]:
     """Post the status (or answer the one posted with the same idempotency key) as the
-    caller's `account` (as authenticated: detached, not reloaded); with what its entity
-    shows, read in the posting transaction (None: read it afresh)."""
+    caller's `account` (as authenticated: detached, not reloaded), from the OAuth app
+    `application_id`; with what its entity shows, read in the posting transaction (None:
+    read it afresh)."""
     if key:
         earlier = await _earlier(st, account.id, key)
         if earlier is not None:
             return earlier, None
     if any(host for _, host in _handles(st.federation, form.text)):
         async with st.sessions() as session:  # refuse before a lookup stores a remote actor
-            await _parent(session, account, form)
-            await _media(session, account, form.media_ids or [])
+            await visible_parent(session, account, form)
+            await usable_media(session, account, form.media_ids or [])
     prompt = imagine_prompt(form.text)
     if prompt is not None:  # posted once its image exists
         try:
             return await imagine(st, account.id, Ask(prompt=prompt), lambda: _status(_post(
-                st, account, replace(form, text=prompt), key, pending=True)),
+                st, account, replace(form, text=prompt), key, pending=True,
+                application_id=application_id)),
                 in_reply_to_id=form.in_reply_to_id), None
         except InvalidRequest as exc:
             raise refusal(exc) from exc
-    return await _post(st, account, form, key)
+    return await _post(st, account, form, key, application_id=application_id)
 
 
 async def _status(posting: Awaitable[tuple[Status, Related | None]]) -> Status:
@@ -197,7 +191,8 @@ async def _earlier(st: AppState, account_id: int, key: str) -> Status | None:
 
 
 async def _post(st: AppState, account: Account, form: StatusForm, key: str | None, *,
-                pending: bool = False) -> tuple[Status, Related | None]:
+                pending: bool = False, application_id: int | None = None
+                ) -> tuple[Status, Related | None]:
     """One transaction writes the status and all that goes with it (`outbox.post_write`);
     what it refers to (mentions, parent, media) is looked up first."""
     mentions, parent, media = [], None, []
@@ -205,8 +200,8 @@ async def _post(st: AppState, account: Account, form: StatusForm, key: str | Non
     if mention_ids or form.in_reply_to_id is not None or form.media_ids:
         async with st.sessions() as session:
             mentions = await _accounts(session, mention_ids)
-            parent = await _parent(session, account, form)
-            media = await _media(session, account, form.media_ids or [])
+            parent = await visible_parent(session, account, form)
+            media = await usable_media(session, account, form.media_ids or [])
             parent_author = (await session.get(Account, parent.account_id)
                              if parent is not None else None)
         mentions = with_parent_author(mentions, account, parent_author)
@@ -215,7 +210,8 @@ async def _post(st: AppState, account: Account, form: StatusForm, key: str | Non
         spoiler_text=form.spoiler_text or "",
         sensitive=account.default_sensitive if form.sensitive is None else form.sensitive,
         language=form.language or account.default_language, in_reply_to=parent, media=media,
-        mentions=mentions, pending=pending, key=key)
+        mentions=mentions, pending=pending, key=key, application_id=application_id,
+        poll=form.poll.poll() if form.poll is not None else None)
     try:
         return await post_new(st.federation, st.sessions, post,
                               lambda conn, status: load_page(conn, [status], account.id))
@@ -227,6 +223,24 @@ async def _post(st: AppState, account: Account, form: StatusForm, key: str | Non
         if earlier is None:
             raise
         return earlier, None
+
+
+async def _edit_poll(session: AsyncSession, status: Status, form: PollForm | None) -> None:
+    """As Mastodon: a poll left out of the edit goes; new options (or a new `multiple`)
+    start the votes afresh; the end is `expires_in` from now."""
+    old = status.poll
+    if form is None:
+        if old:
+            await polls.clear_votes(session, status.id)
+            status.poll = None
+        return
+    poll = form.poll()
+    if old and polls.titles(old) == form.options and bool(old.get("multiple")) == form.multiple:
+        poll = {**poll, "options": old["options"], "voters_count": old.get("voters_count")}
+    else:
+        await polls.clear_votes(session, status.id)
+    status.poll = poll
+    await poll_jobs.schedule_end(session, status)
 
 
 def editable(status: Status | None, account_id: int) -> bool:
@@ -244,16 +258,17 @@ async def update_status(st: AppState, account_id: int, status_id: int, form: Sta
         if account is None or not editable(status, account_id):
             raise not_found()
         if form.media_ids is not None:
-            await _media(session, account, form.media_ids, status)
+            await usable_media(session, account, form.media_ids, status)
     mention_ids = await resolve_mentions(st, form.text)
     async with writer(st) as session:
         status = await session.get(Status, status_id)
         account = await session.get(Account, account_id)
         assert status is not None and account is not None
         media = (None if form.media_ids is None
-                 else await _media(session, account, form.media_ids, status))
+                 else await usable_media(session, account, form.media_ids, status))
         if form.language is not None:
             status.language = form.language
+        await _edit_poll(session, status, form.poll)
         return await actions.edit_status(
             st.federation, session, status, text=form.text, spoiler_text=form.spoiler_text,
             sensitive=form.sensitive, media=media, mentions=await _accounts(session, mention_ids))

@@ -5,22 +5,24 @@ federates an `Update` of the actor)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
 
 from fediverse.api.errors import unprocessable
 from fediverse.api.params import Params
 from fediverse.media.errors import MediaError
-from fediverse.media.processing import MAX_BYTES, decode
-from fediverse.media.storage import write_durably
-from models.ids import new_id
+from fediverse.media.processing import MAX_BYTES
+from fediverse.media.profile_images import (
+    IMAGE_SIZES,
+    ProfileImage,
+    profile_image,
+    store_profile_images,
+)
 from models.tables import Account
 from outbox import actions
 from outbox.context import Context
@@ -32,17 +34,6 @@ FIELD_TEXT_MAX = 255
 FIELDS_PROBED = 16  # form indexes looked at: more than FIELDS_MAX, so too many are refused
 PRIVACIES = ("public", "unlisted", "private")
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
-# Mastodon's sizes: avatars are cropped square, headers to 3:1
-IMAGE_SIZES = {"avatar": (400, 400), "header": (1500, 500)}
-JPEG_QUALITY = 90
-
-
-@dataclass(frozen=True)
-class ProfileImage:
-    """A re-encoded avatar or header, without any metadata, ready to be written."""
-
-    data: bytes
-    extension: str
 
 
 @dataclass
@@ -131,39 +122,6 @@ async def read_images(p: Params, found: ProfileChanges) -> None:
             raise unprocessable(exc.reason.replace("File", kind.capitalize(), 1)) from exc
 
 
-def profile_image(data: bytes, size: tuple[int, int]) -> ProfileImage:
-    """An upload cropped to `size` (smaller ones only cropped to its shape), without EXIF:
-    PNG when it has transparency or was a PNG or GIF, JPEG otherwise."""
-    decoded = decode(data)
-    image = decoded.image
-    scale = min(1.0, max(image.width / size[0], image.height / size[1]))
-    if image.width > size[0] or image.height > size[1]:
-        target = (size[0], size[1])
-    else:
-        target = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
-        target = (min(target[0], image.width), min(target[1], image.height))
-    image = ImageOps.fit(image, target, Image.Resampling.LANCZOS)
-    png = image.mode == "RGBA" or decoded.source_format in ("PNG", "GIF")
-    buffer = io.BytesIO()
-    if png:
-        image.save(buffer, "PNG", optimize=False, compress_level=6)
-    else:
-        image.convert("RGB").save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return ProfileImage(data=buffer.getvalue(), extension="png" if png else "jpg")
-
-
-def _store_images(media_dir: Path, account: Account, images: dict[str, ProfileImage]
-                  ) -> dict[str, str]:
-    """Write the images under the media directory; the paths to set on the account."""
-    paths, files = {}, {}
-    for kind, image in images.items():
-        relative = f"accounts/{kind}s/{account.id}/{new_id()}.{image.extension}"
-        files[media_dir / relative] = image.data
-        paths[f"{kind}_path"] = relative
-    write_durably(files)  # on disk before the account row names them
-    return paths
-
-
 async def apply_profile(ctx: Context, session: AsyncSession, media_dir: Path, account: Account,
                         found: ProfileChanges) -> Account:
     """Store the changes and send the `Update` (commits)."""
@@ -173,5 +131,6 @@ async def apply_profile(ctx: Context, session: AsyncSession, media_dir: Path, ac
         account.note_text = found.note
     changes = dict(found.changes)
     if found.images:
-        changes.update(await asyncio.to_thread(_store_images, media_dir, account, found.images))
+        changes.update(await asyncio.to_thread(store_profile_images, media_dir, account.id,
+                                               found.images))
     return await actions.update_profile(ctx, session, account, note=found.note, **changes)

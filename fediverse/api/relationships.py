@@ -1,5 +1,6 @@
 """Mastodon API: what accounts are to each other. Follow, unfollow, block and unblock,
-follow requests: through `outbox.actions`, so they federate. Mutes stay on this server."""
+follow requests: through `outbox.actions`, so they federate. Mutes, private notes on
+accounts and endorsements stay on this server."""
 
 from __future__ import annotations
 
@@ -18,20 +19,26 @@ from fediverse.api.account_lookup import (
     window_of,
     writer,
 )
-from fediverse.api.auth import caller
+from fediverse.api.auth import caller, optional_caller
 from fediverse.api.entities import relationship_entity
-from fediverse.api.errors import ApiError, not_found
+from fediverse.api.errors import ApiError, not_found, unprocessable
 from fediverse.api.params import link_header, page_of, params
 from fediverse.routes.common import json_response, state
 from models.audience import blocks
+from models.domain_blocks import blocks_server_of
 from models.relationships import (
+    NOTE_MAX,
     blocked_accounts,
+    endorse,
+    endorsed_accounts,
     follow_accounts,
     mute,
     muted_accounts,
     relation,
     relations,
     set_follow_options,
+    set_note,
+    unendorse,
     unmute,
 )
 from models.tables import Account
@@ -69,7 +76,8 @@ async def follow(request: Request) -> Response:
     ctx = state(request).federation
 
     async def run(session: Any, me: Account, target: Account) -> None:
-        if await blocks(session, target.id, me.id) or await blocks(session, me.id, target.id):
+        if await blocks(session, target.id, me.id) or await blocks(session, me.id, target.id) \
+                or await blocks_server_of(session, me.id, target.id):
             raise not_allowed()
         await actions.follow(ctx, session, me, target)
         await set_follow_options(session, me.id, target.id, notify=notify, reblogs=reblogs,
@@ -166,6 +174,51 @@ async def mutes_list(request: Request) -> Response:
     return await _listed(request, "read:mutes", muted_accounts)
 
 
+async def note(request: Request) -> Response:
+    """Keep (or, empty, remove) the caller's private note on an account."""
+    await caller(request, "write:accounts")  # before the body: no token is a 401, not a 422
+    comment = (await params(request)).string("comment", max_length=NOTE_MAX) or ""
+
+    async def run(session: Any, me: Account, target: Account) -> None:
+        await set_note(session, me.id, target.id, comment)
+        await session.commit()
+
+    return await _act(request, "write:accounts", run)
+
+
+async def endorse_account(request: Request) -> Response:
+    async def run(session: Any, me: Account, target: Account) -> None:
+        if not await endorse(session, me.id, target.id):
+            raise unprocessable(
+                "Validation failed: You must be following the person you want to endorse")
+        await session.commit()
+
+    return await _act(request, "write:accounts", run)
+
+
+async def unendorse_account(request: Request) -> Response:
+    async def run(session: Any, me: Account, target: Account) -> None:
+        await unendorse(session, me.id, target.id)
+        await session.commit()
+
+    return await _act(request, "write:accounts", run)
+
+
+async def endorsements(request: Request) -> Response:
+    return await _listed(request, "read:accounts", endorsed_accounts)
+
+
+async def account_endorsements(request: Request) -> Response:
+    """Whom an account endorses, as its profile shows them (no token needed)."""
+    await optional_caller(request)  # a bad token is still a 401
+    page = page_of(await params(request), default=40, maximum=80)
+    async with reader(request) as session:
+        account = await account_or_404(session, request.path_params["id"])
+        rows = await endorsed_accounts(session, account.id, window_of(page))
+        found = await accounts_json(request, session, [a for _, a in rows])
+    return json_response(found, headers=link_header(request, [i for i, _ in rows], page))
+
+
 async def _answer_request(request: Request, accept: bool) -> Response:
     """Authorize or reject the pending follow request of the account in the path."""
     who = await caller(request, "write:follows")
@@ -202,4 +255,12 @@ routes: list[BaseRoute] = [
     Route("/api/v1/follow_requests/{id}/reject", reject, methods=["POST"]),
     Route("/api/v1/blocks", blocks_list, methods=["GET"]),
     Route("/api/v1/mutes", mutes_list, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/note", note, methods=["POST"]),
+    # `pin` and `unpin` are the older names of `endorse` and `unendorse`
+    *(Route(f"/api/v1/accounts/{{id}}/{name}", endorse_account, methods=["POST"])
+      for name in ("endorse", "pin")),
+    *(Route(f"/api/v1/accounts/{{id}}/{name}", unendorse_account, methods=["POST"])
+      for name in ("unendorse", "unpin")),
+    Route("/api/v1/endorsements", endorsements, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/endorsements", account_endorsements, methods=["GET"]),
 ]

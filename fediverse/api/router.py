@@ -10,12 +10,19 @@ def api_routes() -> list[BaseRoute]:
         accounts,
         assets,
         conversations,
+        directory,
+        domain_blocks,
+        featured_tags,
         filters,
         generations,
         instance,
+        lists,
         media,
         notifications,
         oauth,
+        polls,
+        push,
+        scheduled_statuses,
         search,
         statuses,
         streaming,
@@ -25,6 +32,7 @@ def api_routes() -> list[BaseRoute]:
 
     routes: list[BaseRoute] = []
     for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
-                   search, generations, streaming, filters, tags, conversations):
+                   search, generations, streaming, filters, tags, conversations, lists,
+                   domain_blocks, push, directory, polls, featured_tags, scheduled_statuses):
         routes.extend(module.routes)
     return routes

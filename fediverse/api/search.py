@@ -21,6 +21,7 @@ from fediverse.routes.common import json_response, state
 from inbox.resolve import resolve_handle, resolve_url
 from models.account_search import find_by_acct, search_accounts, search_statuses, search_tags
 from models.audience import may_see
+from models.followed_tags import followed_among
 from models.tables import Account, Status
 
 log = logging.getLogger(__name__)
@@ -146,11 +147,14 @@ async def _answer(request: Request, viewer: Account | None, o: dict, accounts: l
         tags = []
         if o["type"] in (None, "hashtags") and not URL_RE.fullmatch(o["q"]):
             tags = await search_tags(session, o["q"], limit=o["limit"], offset=o["offset"])
+        followed = (await followed_among(session, viewer.id, [t.id for t in tags])
+                    if viewer is not None else set())
         return {
             "accounts": await accounts_json(request, session, accounts),
             "statuses": await status_entities(session, urls, visible,
                                               viewer.id if viewer else None),
-            "hashtags": [tag_entity(t, urls) for t in tags],
+            "hashtags": [tag_entity(t, urls, following=(t.id in followed) if viewer else None)
+                         for t in tags],
         }
 
 

@@ -72,11 +72,6 @@ _PUBLIC = ("/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags",
            "/api/v1/trends/statuses", "/api/v1/trends/links")
 _SIGNED_IN = {
     "/api/v1/announcements": "read",
-    "/api/v1/lists": "read:lists",
-    "/api/v1/followed_tags": "read:follows",
-    "/api/v1/featured_tags": "read:accounts",
-    "/api/v1/endorsements": "read:accounts",
-    "/api/v1/scheduled_statuses": "read:statuses",
     "/api/v1/suggestions": "read",
     "/api/v2/suggestions": "read",
 }

@@ -25,6 +25,7 @@ from fediverse.api.errors import forbidden, not_found, unprocessable
 from fediverse.api.filtering import apply_filters, session_filters, viewer_filters
 from fediverse.api.params import is_id, link_header, page_of, params
 from fediverse.api.posting import create_status, editable, status_form, update_status
+from fediverse.api.scheduled_statuses import schedule_status, scheduled_time
 from fediverse.routes.common import json_response, state
 from models.reads import read
 from models.related import load_page, load_related
@@ -75,10 +76,15 @@ async def one(request: Request, status: Status, viewer_id: int | None) -> Respon
 
 async def post_status(request: Request) -> Response:
     who = await caller(request, "write:statuses")
-    form = status_form(await params(request))
+    p = await params(request)
+    form = status_form(p)
+    at = scheduled_time(p)
+    if at is not None:
+        return await schedule_status(request, who, form, at)
     key = request.headers.get("idempotency-key", "").strip()[:255] or None
     assert who.account is not None
-    status, related = await create_status(state(request), who.account, form, key)
+    status, related = await create_status(state(request), who.account, form, key,
+                                          application_id=who.app.id if who.app else None)
     if related is None:
         return await one(request, status, who.account.id)
     return json_response(page_entities([status], related, state(request).urls)[0])
@@ -258,6 +264,9 @@ routes: list[BaseRoute] = [
     Route(_ID + "/unbookmark", _acting("write:bookmarks", interactions.bookmark, undo=True),
           methods=["POST"]),
     Route(_ID + "/pin", _acting("write:accounts", interactions.pin), methods=["POST"]),
+    Route(_ID + "/mute", _acting("write:mutes", interactions.mute), methods=["POST"]),
+    Route(_ID + "/unmute", _acting("write:mutes", interactions.mute, undo=True),
+          methods=["POST"]),
     Route(_ID + "/unpin", _acting("write:accounts", interactions.pin, undo=True), methods=["POST"]),
     Route(_ID + "/favourited_by", _accounts_of(favourited_by), methods=["GET"]),
     Route(_ID + "/reblogged_by", _accounts_of(reblogged_by), methods=["GET"]),

@@ -2,9 +2,10 @@
 
 A status reaches a stream exactly when the matching REST timeline would list it for the
 listener (the same queries, narrowed to that one status): the user stream is the home
-timeline, `public*` and `hashtag*` the public and tag timelines. Notifications go to the
-user streams of the account notified, when the token may read them. A delete names only an
-id; it goes where the status could have been seen.
+timeline, `list` a list's timeline (its owner's only), `public*` and `hashtag*` the
+public and tag timelines. Notifications go to the user streams of the account notified,
+when the token may read them. A delete names only an id; it goes where the status could
+have been seen.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from fediverse.api.entities import notification_entities, status_entities
 from fediverse.api.filtering import apply_filters, filter_notifications, session_filters
 from models import timelines
 from models.audience import is_accepted_follower, may_see
+from models.domain_blocks import blocks_server_of
+from models.followed_tags import carries_tag_followed_by
+from models.lists import is_list_member
 from models.relationships import muted_ids
 from models.status_queries import Window
-from models.tables import Account, Notification, Status, StatusTag, Tag
+from models.tables import Account, List, Notification, Status, StatusTag, Tag
 from models.timelines import PublicFilter
 from outbox.events import DELETE, EDIT, NOTIFICATION, UPDATE, Event
 from outbox.urls import Urls
@@ -38,13 +42,14 @@ PUBLIC_FILTERS = {
     "hashtag": PublicFilter(), "hashtag:local": PublicFilter(local=True),
 }
 DIRECT = "direct"  # `conversation` events (`fediverse.api.conversations`)
-STREAMS = frozenset({*NOTIFYING, *PUBLIC_FILTERS, DIRECT})
+LIST = "list"
+STREAMS = frozenset({*NOTIFYING, *PUBLIC_FILTERS, DIRECT, LIST})
 
 
 @dataclass(frozen=True)
 class Channel:
     name: str  # one of STREAMS
-    tag: str | None = None  # hashtag streams only
+    tag: str | None = None  # hashtag streams: the tag; list streams: the list's id
 
     def label(self) -> list[str]:
         """As Mastodon names it in WebSocket messages: `["hashtag", "cats"]`."""
@@ -69,10 +74,18 @@ def _one(status_id: int) -> Window:
     return Window(1, max_id=status_id + 1, since_id=status_id - 1)
 
 
+async def _owned_list(session: AsyncSession, channel: Channel, viewer_id: int) -> List | None:
+    found = await session.get(List, int(channel.tag or 0))
+    return found if found is not None and found.account_id == viewer_id else None
+
+
 async def listed(session: AsyncSession, channel: Channel, status_id: int, viewer_id: int) -> bool:
     """Whether the channel's timeline lists the status for the viewer."""
     if channel.name == "user":
         found = await timelines.home(session, viewer_id, _one(status_id))
+    elif channel.name == LIST:
+        owned = await _owned_list(session, channel, viewer_id)
+        found = [] if owned is None else await timelines.listed(session, owned, _one(status_id))
     elif channel.name.startswith("hashtag"):
         found = await timelines.tagged(session, channel.tag or "", viewer_id,
                                        PUBLIC_FILTERS[channel.name], _one(status_id))
@@ -101,7 +114,7 @@ async def _status(session: AsyncSession, urls: Urls, listener: Listener, event: 
     sent = []
     for c in hits:  # the viewer's filters of the channel's context
         shown = apply_filters([copy.deepcopy(entity)], filters,
-                              "home" if c.name == "user" else "public", me)
+                              "home" if c.name in ("user", LIST) else "public", me)
         sent += [Outgoing(c, event.kind, orjson.dumps(s).decode()) for s in shown]
     return sent
 
@@ -113,9 +126,15 @@ async def _tags(session: AsyncSession, status_id: int) -> set[str]:
 
 
 async def _could_see(session: AsyncSession, channel: Channel, status: Status, me: Account) -> bool:
-    if channel.name == "user":
+    if channel.name == "user":  # theirs, a followee's, or public with a hashtag they follow
         return (status.account_id == me.id
-                or await is_accepted_follower(session, me.id, status.account_id)) \
+                or await is_accepted_follower(session, me.id, status.account_id)
+                or (status.visibility == "public"
+                    and await carries_tag_followed_by(session, status.id, me.id))) \
+            and await may_see(session, status, me)
+    if channel.name == LIST:  # its owner's statuses and its members'
+        return (status.account_id == me.id
+                or await is_list_member(session, int(channel.tag or 0), status.account_id)) \
             and await may_see(session, status, me)
     if channel.name == DIRECT:  # its author and whom it mentions
         return status.visibility == "direct" and await may_see(session, status, me)
@@ -141,7 +160,8 @@ async def _notification(session: AsyncSession, urls: Urls, listener: Listener, e
     row = await session.get(Notification, event.id)
     if not channels or not listener.reads_notifications or row is None or row.account_id != me:
         return []
-    if row.from_account_id in await muted_ids(session, me, notifications=True):
+    if row.from_account_id in await muted_ids(session, me, notifications=True) \
+            or await blocks_server_of(session, me, row.from_account_id):
         return []
     found = await notification_entities(session, urls, [row], me)
     found = filter_notifications(found, await session_filters(session, me), me)

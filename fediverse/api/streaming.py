@@ -1,10 +1,11 @@
 """Mastodon's streaming API: server-sent events per stream, and one WebSocket for many.
 
 SSE: `GET /api/v1/streaming/{user,user/notification,public,public/local,public/remote,
-hashtag,hashtag/local,direct}` answer `text/event-stream`: `:)` first, then `event: NAME` /
+hashtag,hashtag/local,direct,list}` answer `text/event-stream`: `:)` first, then `event: NAME` /
 `data: PAYLOAD` pairs, and a `:thump` comment while quiet. WebSocket: `/api/v1/streaming`
 (token in `access_token`, `Authorization` or `Sec-WebSocket-Protocol`), `?stream=` for a
-first stream, then `{"type": "subscribe"|"unsubscribe", "stream": ..., "tag": ...}`; each
+first stream, then `{"type": "subscribe"|"unsubscribe", "stream": ..., "tag": ...,
+"list": ...}` (`list`: the id of one of the caller's lists); each
 message is `{"stream": [...], "event": ..., "payload": ...}`. Every stream needs a token
 (`read:statuses`, or `read:notifications` for `user:notification`).
 """
@@ -23,16 +24,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fediverse.api.auth import Caller, bearer_token, caller, optional_caller
 from fediverse.api.errors import ApiError, forbidden
-from fediverse.api.params import params
-from fediverse.api.stream_events import STREAMS, Channel, Listener, Outgoing, render
+from fediverse.api.params import is_id, params
+from fediverse.api.stream_events import LIST, STREAMS, Channel, Listener, Outgoing, render
 from fediverse.events import Subscription
 from fediverse.routes.common import error, state
+from models.tables import List
 
 HEARTBEAT_SECONDS = 15.0
 
 
-def channel_of(name: str, tag: str | None = None, *, only_media: bool = False) -> Channel:
-    """A stream by its Mastodon name; 400 for an unknown one or a hashtag without a tag."""
+def channel_of(name: str, tag: str | None = None, *, only_media: bool = False,
+               list_id: object = None) -> Channel:
+    """A stream by its Mastodon name; 400 for an unknown one, a hashtag without a tag or a
+    list without an id."""
     if only_media and name.startswith("public") and not name.endswith(":media"):
         name += ":media"
     if name not in STREAMS:
@@ -41,7 +45,21 @@ def channel_of(name: str, tag: str | None = None, *, only_media: bool = False) -
         if not (tag or "").strip():
             raise ApiError(400, "No tag for stream provided")
         return Channel(name, tag.strip().lstrip("#"))  # type: ignore[union-attr]
+    if name == LIST:
+        if not is_id(str(list_id or "")):
+            raise ApiError(400, "No list for stream provided")
+        return Channel(name, str(int(str(list_id))))
     return Channel(name)
+
+
+async def check_list(conn: HTTPConnection, who: Caller, channel: Channel) -> None:
+    """A list stream is its owner's only: 404 for another's list or none."""
+    if channel.name != LIST:
+        return
+    async with state(conn).sessions() as session:  # type: ignore[arg-type]
+        found = await session.get(List, int(channel.tag or 0))
+    if found is None or who.account is None or found.account_id != who.account.id:
+        raise ApiError(404, "List not found")
 
 
 def check_scope(who: Caller, channel: Channel) -> None:
@@ -85,8 +103,10 @@ def _sse(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def route(request: Request) -> Response:
         who = await caller(request)
         p = await params(request)
-        channel = channel_of(name, p.get("tag"), only_media=bool(p.boolean("only_media")))
+        channel = channel_of(name, p.get("tag"), only_media=bool(p.boolean("only_media")),
+                             list_id=p.get("list"))
         check_scope(who, channel)
+        await check_list(request, who, channel)
         assert who.account is not None
         listener = Listener(who.account, who.allows("read:notifications"), {channel})
         return StreamingResponse(_sse_body(request, listener), media_type="text/event-stream",
@@ -127,8 +147,10 @@ async def _command(ws: WebSocket, who: Caller, listener: Listener, text: str) ->
         message = orjson.loads(text)
         if not isinstance(message, dict) or message.get("type") not in ("subscribe", "unsubscribe"):
             raise ApiError(400, "Unknown message type")
-        channel = channel_of(str(message.get("stream", "")), message.get("tag"))
+        channel = channel_of(str(message.get("stream", "")), message.get("tag"),
+                             list_id=message.get("list"))
         check_scope(who, channel)
+        await check_list(ws, who, channel)
     except orjson.JSONDecodeError:
         await _send_json(ws, {"error": "Invalid JSON", "status": 400})
         return
@@ -162,8 +184,8 @@ async def _read_commands(ws: WebSocket, who: Caller, listener: Listener,
 async def _first_stream(ws: WebSocket, who: Caller, listener: Listener) -> None:
     name = ws.query_params.get("stream")
     if name:
-        text = orjson.dumps({"type": "subscribe", "stream": name,
-                             "tag": ws.query_params.get("tag")}).decode()
+        text = orjson.dumps({"type": "subscribe", "stream": name, "tag": ws.query_params.get("tag"),
+                             "list": ws.query_params.get("list")}).decode()
         await _command(ws, who, listener, text)
 
 
@@ -191,7 +213,8 @@ async def websocket(ws: WebSocket) -> None:
 
 _SSE_PATHS = {"user": "user", "user/notification": "user:notification", "public": "public",
               "public/local": "public:local", "public/remote": "public:remote",
-              "hashtag": "hashtag", "hashtag/local": "hashtag:local", "direct": "direct"}
+              "hashtag": "hashtag", "hashtag/local": "hashtag:local", "direct": "direct",
+              "list": "list"}
 
 routes: list[BaseRoute] = [
     Route("/api/v1/streaming/health", health, methods=["GET", "HEAD"]),

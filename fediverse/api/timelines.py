@@ -1,4 +1,4 @@
-"""Mastodon API: timelines (home, public, tag) and the bookmarks and favourites lists."""
+"""Mastodon API: timelines (home, public, tag, list) and the bookmarks and favourites lists."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from fediverse.api.auth import caller, token_account
 from fediverse.api.entities import page_json, status_entities
 from fediverse.api.filtering import filtered_page_json, viewer_filters
+from fediverse.api.lists import list_or_404
 from fediverse.api.params import Page, Params, link_header, page_of, params
 from fediverse.api.statuses import reader
 from fediverse.routes.common import json_response, state
@@ -93,6 +94,16 @@ async def tag(request: Request) -> Response:
         conn, name, viewer_id, filter_of(p), window_of(page)), viewer_id), page, viewer_id)
 
 
+async def list_timeline(request: Request) -> Response:
+    """A list's timeline (its owner's only), filtered as the home timeline is."""
+    viewer = await token_account(request, "read:lists")
+    page = page_of(await params(request))
+    async with state(request).sessions() as session:
+        found = await list_or_404(session, viewer, request.path_params["list_id"])
+    return await _timeline(request, _with_related(lambda conn: timelines.list_rows(
+        conn, found, window_of(page)), viewer), page, viewer, "home")
+
+
 Listing = Callable[..., Awaitable[list[tuple[int, Status]]]]
 
 
@@ -113,6 +124,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/timelines/home", home, methods=["GET"]),
     Route("/api/v1/timelines/public", public, methods=["GET"]),
     Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/timelines/list/{list_id}", list_timeline, methods=["GET"]),
     Route("/api/v1/bookmarks", _saved("read:bookmarks", timelines.bookmarks), methods=["GET"]),
     Route("/api/v1/favourites", _saved("read:favourites", timelines.favourites), methods=["GET"]),
 ]

@@ -21,12 +21,12 @@ from activitypub.errors import (
     Gone,
     TooLarge,
 )
-from activitypub.fetch import Fetcher
 from fediverse.imaging import InvalidRequest
 from fediverse.imaging import request as limits
 from fediverse.imaging.defaults import defaults_for
 from fediverse.media.errors import MediaError
 from fediverse.media.processing import MAX_BYTES, decode
+from fediverse.media.remote import fetch_image as fetch_remote_image
 from fediverse.state import AppState
 from models.tables import MediaAttachment, Status
 
@@ -39,7 +39,6 @@ class Unreachable(InvalidRequest):
 
 
 DEFAULT_SIDE = 512  # a model without known defaults: about 512x512 pixels
-IMAGE_ACCEPT = "image/*"
 
 
 async def image_to_remix(session: AsyncSession, parent: Status) -> int:
@@ -76,13 +75,8 @@ async def load_image(st: AppState, media_id: int) -> Image:
 
 async def fetch_image(st: AppState, url: str) -> bytes:
     """A remote image's bytes, through the guarded fetcher, at most the upload limit."""
-    settings = st.settings
     try:
-        async with Fetcher(user_agent=st.federation.user_agent, max_bytes=MAX_BYTES,
-                           allow_private=settings.allow_private_networks,
-                           allow_http=settings.http_allowed) as fetcher:
-            return await fetcher.get_bytes(url, accept=IMAGE_ACCEPT,
-                                           media_type_ok=lambda t: t.startswith("image/"))
+        return await fetch_remote_image(st, url)
     except ActivityPubError as exc:
         lasting = isinstance(exc, TooLarge | BlockedAddress | Gone)
         refused = InvalidRequest if lasting else Unreachable

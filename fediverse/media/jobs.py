@@ -1,6 +1,7 @@
 """The `media` queue: an upload whose process died before processing it, finished by a
-worker from the copy kept on disk (`fediverse.media.uploads`). Running it twice is harmless:
-only an attachment still processing is filled in."""
+worker from the copy kept on disk (`fediverse.media.uploads`; running it twice is harmless:
+only an attachment still processing is filled in), and remote posts' images copied here
+(`fediverse.media.remote`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any, NoReturn
 
 from fediverse.media.errors import MediaError
 from fediverse.media.processing import decode, render
+from fediverse.media.remote import copy_remote_media, copy_remote_profile
 from fediverse.media.storage import remove_files, write_files
 from fediverse.media.uploads import KIND, fill, mark_failed, uploads_dir
 from fediverse.state import AppState
 from models.queue import PermanentJobError
+from models.remote_media import KIND as REMOTE
+from models.remote_media import PROFILE
 from models.tables import Job, MediaAttachment
 
 
@@ -69,4 +73,14 @@ def make_media_handlers(st: AppState) -> dict[str, Any]:
         await process_upload(st, int(payload["media_id"]), str(payload["upload"]),
                              last_try=job.attempts >= job.max_attempts)
 
-    return {KIND: on_process}
+    async def on_remote(payload: dict[str, Any], job: Job) -> None:
+        if st.settings.cache_remote_media:
+            await copy_remote_media(st, int(payload["status_id"]),
+                                    last_try=job.attempts >= job.max_attempts)
+
+    async def on_remote_profile(payload: dict[str, Any], job: Job) -> None:
+        if st.settings.cache_remote_media:
+            await copy_remote_profile(st, int(payload["account_id"]),
+                                      last_try=job.attempts >= job.max_attempts)
+
+    return {KIND: on_process, REMOTE: on_remote, PROFILE: on_remote_profile}

@@ -23,6 +23,7 @@ from models.collections import (
     outbox_page,
     pinned_statuses,
 )
+from models.featured_tags import featured as featured_hashtags
 from models.tables import Account, Status
 from outbox.actors import actor_id
 
@@ -138,13 +139,17 @@ async def featured(request: Request) -> Response:
 
 
 async def featured_tags(request: Request) -> Response:
-    """Featured hashtags; none are kept yet, so an empty collection."""
+    """Featured hashtags, as Mastodon serves them: Hashtag objects, inline."""
     account = await _owner(request)
     if isinstance(account, Response):
         return account
-    url = state(request).urls.featured_tags(account.username)
-    return activity_response({"@context": AS_CONTEXT, "id": url, "type": "Collection",
-                              "totalItems": 0, "items": []})
+    urls = state(request).urls
+    async with state(request).sessions() as session:
+        tags = await featured_hashtags(session, account.id)
+    items = [{"type": "Hashtag", "href": urls.tag(t.name.lower()), "name": f"#{t.name}"}
+             for t in tags]
+    return activity_response({"@context": AS_CONTEXT, "id": urls.featured_tags(account.username),
+                              "type": "Collection", "totalItems": len(items), "items": items})
 
 
 routes = [

@@ -15,8 +15,11 @@ _HEAD = (
 
 
 def media_url(media: MediaAttachment, urls: Urls) -> str:
-    """Where an attachment's file is fetched from."""
-    return media.remote_url or f"{urls.base}/media/{media.file_path or ''}"
+    """Where an attachment's file is fetched from: ours (an upload, or a remote file copied
+    here), else the sender's."""
+    if media.file_path:
+        return f"{urls.base}/media/{media.file_path}"
+    return media.remote_url or f"{urls.base}/media/"
 
 
 def _page(title: str, body: str, alternate: str | None = None) -> str:

@@ -12,6 +12,7 @@ from activitypub.vocab import actor_id, first, object_id, type_of
 from inbox.handlers.common import block_between, by_uri, follow_between
 from inbox.replies import send_accept, send_reject
 from inbox.resolve import local_account
+from models.domain_blocks import blocks_domain
 from models.tables import Account, Block, Follow, Notification
 from outbox.context import Context
 
@@ -23,7 +24,8 @@ async def on_follow(ctx: Context, session: AsyncSession, activity: dict[str, Any
     if target is None:
         return
     uri = activity.get("id")
-    if await block_between(session, target.id, actor.id):
+    if await block_between(session, target.id, actor.id) \
+            or await blocks_domain(session, target.id, actor.domain):
         await send_reject(ctx, session, target, actor, activity)
         return
     existing = await follow_between(session, actor.id, target.id)

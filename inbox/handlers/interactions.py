@@ -11,6 +11,7 @@ from activitypub.vocab import id_of, ids_of, object_id, type_of
 from inbox.handlers.common import by_uri
 from inbox.resolve import get_status, is_local, local_account
 from inbox.sanitize import plain_text
+from models.conversation_mutes import muting_accounts, status_thread
 from models.tables import Account, Favourite, Notification, Report, Status
 from outbox.context import Context
 
@@ -32,8 +33,9 @@ async def on_like(ctx: Context, session: AsyncSession, activity: dict[str, Any],
     if await _favourite_of(session, actor.id, status.id) is not None:
         return
     session.add(Favourite(account_id=actor.id, status_id=status.id, uri=activity.get("id")))
-    session.add(Notification(account_id=status.account_id, from_account_id=actor.id,
-                             type="favourite", status_id=status.id))
+    if not await muting_accounts(session, [status.account_id], status_thread(status)):
+        session.add(Notification(account_id=status.account_id, from_account_id=actor.id,
+                                 type="favourite", status_id=status.id))
 
 
 async def undo_like(ctx: Context, session: AsyncSession, inner: Any, actor: Account) -> bool:

@@ -15,6 +15,8 @@ from inbox.handlers.common import authored, followed_locally
 from inbox.notes import POST_TYPES, parse_time, visibility_of
 from inbox.resolve import ResolveError, get_status, is_local, local_account, resolve_status
 from inbox.statuses import edit_status, status_id_for, store_status, tombstone
+from inbox.votes import on_vote
+from models.conversation_mutes import muting_accounts, status_thread
 from models.generation_jobs import cancel_renders_for
 from models.statuses import insert_status
 from models.tables import Account, Notification, Status
@@ -68,7 +70,10 @@ async def on_create(ctx: Context, session: AsyncSession, activity: dict[str, Any
     for obj in as_list(activity.get("object")):
         if isinstance(obj, str):
             obj = await _fetched(ctx, obj, actor)
-        if not isinstance(obj, dict) or not type_of(obj) & POST_TYPES or is_vote(obj):
+        if isinstance(obj, dict) and is_vote(obj):
+            await on_vote(ctx, session, obj, actor)
+            continue
+        if not isinstance(obj, dict) or not type_of(obj) & POST_TYPES:
             continue
         if not authored(obj, actor) or await get_status(session, obj["id"]) is not None:
             continue
@@ -140,7 +145,8 @@ async def on_announce(ctx: Context, session: AsyncSession, activity: dict[str, A
         created_at=min(published or datetime.now(UTC), datetime.now(UTC)),
     )
     await insert_status(session, boost)
-    if target.local and target.account_id != actor.id:
+    if target.local and target.account_id != actor.id and not await muting_accounts(
+            session, [target.account_id], status_thread(target)):
         session.add(Notification(account_id=target.account_id, from_account_id=actor.id,
                                  type="reblog", status_id=target.id))
 

@@ -99,8 +99,10 @@ def _tune_sqlite(engine: AsyncEngine | sa.Engine) -> None:
         # the driver must not open transactions itself: `on_begin` does (and savepoints work)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", f"synchronous={SQLITE_SYNCHRONOUS}",
-                       "foreign_keys=ON", "busy_timeout=5000"):
+        # the busy timeout first: switching a new file to WAL needs its lock, which another
+        # connection may hold for a moment
+        for pragma in ("busy_timeout=5000", "journal_mode=WAL",
+                       f"synchronous={SQLITE_SYNCHRONOUS}", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from mastodon import Mastodon
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.resolve import resolve_handle
 from models.accounts import create_account
 from models.tables import Account, Status
+from models.tokens import create_token
 from outbox.context import Context
 from tests.instances import Instance, running_instance
 
@@ -64,6 +66,16 @@ class Side:
             account = await create_account(session, username, **options)
             await session.commit()
         return account
+
+    async def mastodon(self, account: Account, scopes: str = "read write follow") -> Mastodon:
+        """A Mastodon.py client of this side, signed in as `account` (a new token)."""
+        from tests.test_api_accounts_support import MASTODON_VERSION
+
+        async with self.writer() as session:
+            token = await create_token(session, await _reload(session, account), scopes)
+            await session.commit()
+        return Mastodon(access_token=token, api_base_url=self.base,
+                        mastodon_version=MASTODON_VERSION)
 
     async def resolve(self, handle: str) -> Account:
         """The account of `handle` (another side's) as this side caches it."""

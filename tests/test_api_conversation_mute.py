@@ -100,22 +100,13 @@ async def test_a_mute_is_the_muters_own_and_refusals(api: Api) -> None:  # noqa:
     assert muters == {bob.id, carol.id}
 
 
-async def _client(side: Side, account: Account) -> Mastodon:
-    async with side.writer() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 async def test_a_remote_reply_in_a_muted_thread_notifies_no_one(pair) -> None:  # noqa: F811
     """Alice on A mutes her thread; bob on B answers in it, then in another thread: only the
     other answer notifies her, though both arrived."""
     a, b = pair
     alice, bob = await a.account("alice"), await b.account("bob")
     bob_on_a = await a.resolve(b.handle("bob"))
-    alice_app = await _client(a, alice)
+    alice_app = await a.mastodon(alice)
     muted_root = await a.act(actions.post_status, alice, text="hush, bob", mentions=[bob_on_a])
     open_root = await a.act(actions.post_status, alice, text="talk, bob", mentions=[bob_on_a])
     assert (await asyncio.to_thread(alice_app.status_mute, muted_root.id)).muted is True

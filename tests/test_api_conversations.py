@@ -9,13 +9,14 @@ import threading
 from typing import Any
 
 import pytest
-from mastodon import Mastodon, MastodonNotFoundError, StreamListener
+from mastodon import Mastodon, MastodonNotFoundError
 
 from fediverse.api import streaming
 from models.tables import Account, ConversationMark
 from models.tokens import create_token
 from outbox import actions
 from tests.flows_support import Side, pair  # noqa: F401
+from tests.stream_support import Heard
 from tests.test_api_accounts_support import MASTODON_VERSION, Api, api  # noqa: F401
 
 
@@ -202,21 +203,12 @@ async def test_refused_requests_change_nothing(api: Api) -> None:  # noqa: F811
     assert len(await api.call(api.mastodon(bob_token).conversations)) == 1
 
 
-async def _client(side: Side, account: Account) -> Mastodon:
-    async with side.writer() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 async def test_direct_messages_across_two_servers(pair) -> None:  # noqa: F811
     """Alice on A writes to bob on B; he answers from his app; each sees one conversation."""
     a, b = pair
     alice, bob = await a.account("alice"), await b.account("bob")
     bob_on_a = await a.resolve(b.handle("bob"))
-    alice_app, bob_app = await _client(a, alice), await _client(b, bob)
+    alice_app, bob_app = await a.mastodon(alice), await b.mastodon(bob)
     sent = await a.act(actions.post_status, alice, text="psst bob", visibility="direct",
                        mentions=[bob_on_a])
 
@@ -247,29 +239,13 @@ async def test_direct_messages_across_two_servers(pair) -> None:  # noqa: F811
     assert read.unread is False
 
 
-class _Heard(StreamListener):
-    def __init__(self) -> None:
-        self.conversations: list[Any] = []
-        self.deleted: list[int] = []
-        self.opened = threading.Event()
-
-    def on_conversation(self, conversation: Any) -> None:
-        self.conversations.append(conversation)
-
-    def on_delete(self, status_id: int) -> None:
-        self.deleted.append(int(status_id))
-
-    def handle_heartbeat(self) -> None:
-        self.opened.set()
-
-
 async def test_direct_stream_tells_of_new_messages(api: Api, monkeypatch) -> None:  # noqa: F811
     monkeypatch.setattr(streaming, "HEARTBEAT_SECONDS", 0.2)
     _, alice_token = await api.user("alice")
     _, bob_token = await api.user("bob")
     await api.user("carol")
     alice_client, bob_client = api.mastodon(alice_token), api.mastodon(bob_token)
-    heard = _Heard()
+    heard = Heard()
     handle = await api.call(bob_client.stream_direct, heard, run_async=True)
     try:
         assert await asyncio.to_thread(heard.opened.wait, 10)

@@ -11,13 +11,14 @@ import threading
 from typing import Any
 
 import pytest
-from mastodon import Mastodon, MastodonAPIError, StreamListener
+from mastodon import Mastodon, MastodonAPIError
 
 from fediverse.api import streaming
 from models.tables import Account, DomainBlock, Follow
 from models.tokens import create_token
 from outbox import actions
 from tests.flows_support import Side, following, pair  # noqa: F401
+from tests.stream_support import Heard
 from tests.test_api_accounts_support import MASTODON_VERSION, Api, api  # noqa: F401
 
 
@@ -88,15 +89,6 @@ async def test_scopes(api: Api) -> None:  # noqa: F811
     assert len(await api.rows(DomainBlock)) == 1
 
 
-async def _client(side: Side, account: Account) -> Mastodon:
-    async with side.writer() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write follow")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 async def _ids(fn: Any, *args: Any, **kwargs: Any) -> set[str]:
     return {str(s.id) for s in await asyncio.to_thread(fn, *args, **kwargs)}
 
@@ -110,7 +102,7 @@ async def test_a_blocked_server_disappears_from_its_blocker(pair) -> None:  # no
     dave_on_a = await a.resolve(b.handle("dave"))
     await a.act(actions.follow, alice, carol)
     await a.act(actions.follow, carol, alice)  # a notification not from B
-    alice_app, carol_app = await _client(a, alice), await _client(a, carol)
+    alice_app, carol_app = await a.mastodon(alice), await a.mastodon(carol)
     alice_on_b = await b.resolve(a.handle("alice"))
 
     sent = await b.act(actions.post_status, bob, text="#cats kittens @alice",
@@ -187,22 +179,6 @@ async def test_a_blocked_server_disappears_from_its_blocker(pair) -> None:  # no
                for n in await asyncio.to_thread(alice_app.notifications))
 
 
-class _Heard(StreamListener):
-    def __init__(self) -> None:
-        self.updates: list[Any] = []
-        self.notifications: list[Any] = []
-        self.opened = threading.Event()
-
-    def on_update(self, status: Any) -> None:
-        self.updates.append(status)
-
-    def on_notification(self, notification: Any) -> None:
-        self.notifications.append(notification)
-
-    def handle_heartbeat(self) -> None:
-        self.opened.set()
-
-
 async def test_streams_skip_a_blocked_server(pair, monkeypatch) -> None:  # noqa: F811
     """After alice blocks B, bob's post (which still comes to A: she follows him) and his
     mention of her reach neither her user stream nor her public stream; carol's do."""
@@ -212,10 +188,10 @@ async def test_streams_skip_a_blocked_server(pair, monkeypatch) -> None:  # noqa
     bob = await b.account("bob")
     await following(a, alice, b, bob)
     await a.act(actions.follow, alice, carol)
-    alice_app, carol_app = await _client(a, alice), await _client(a, carol)
+    alice_app, carol_app = await a.mastodon(alice), await a.mastodon(carol)
     alice_on_b = await b.resolve(a.handle("alice"))
     await asyncio.to_thread(alice_app.domain_block, b.inst.domain)
-    user, public = _Heard(), _Heard()
+    user, public = Heard(), Heard()
     handles = [await asyncio.to_thread(alice_app.stream_user, user, run_async=True),
                await asyncio.to_thread(alice_app.stream_public, public, run_async=True)]
     try:

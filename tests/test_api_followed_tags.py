@@ -10,12 +10,13 @@ import asyncio
 import threading
 from typing import Any
 
-from mastodon import Mastodon, StreamListener
+from mastodon import Mastodon
 
 from fediverse.api import streaming
 from models.tables import Account, Tag, TagFollow
 from models.tokens import create_token
 from tests.flows_support import Side, following, pair  # noqa: F401
+from tests.stream_support import Heard
 from tests.test_api_accounts_support import MASTODON_VERSION, Api, api  # noqa: F401
 
 
@@ -119,29 +120,13 @@ async def test_followed_tags_fill_the_home_timeline(api: Api) -> None:  # noqa: 
     assert str(tagged.id) in await _ids(api, bob_app)
 
 
-class _Heard(StreamListener):
-    def __init__(self) -> None:
-        self.updates: list[Any] = []
-        self.deleted: list[int] = []
-        self.opened = threading.Event()
-
-    def on_update(self, status: Any) -> None:
-        self.updates.append(status)
-
-    def on_delete(self, status_id: int) -> None:
-        self.deleted.append(int(status_id))
-
-    def handle_heartbeat(self) -> None:
-        self.opened.set()
-
-
 async def test_user_stream_tells_of_followed_tags(api: Api, monkeypatch) -> None:  # noqa: F811
     monkeypatch.setattr(streaming, "HEARTBEAT_SECONDS", 0.2)
     _, token = await api.user("alice")
     _, bob_token = await api.user("bob")
     client, bob_app = api.mastodon(token), api.mastodon(bob_token)
     await api.call(client.tag_follow, "cats")
-    heard = _Heard()
+    heard = Heard()
     handle = await api.call(client.stream_user, heard, run_async=True)
     try:
         assert await asyncio.to_thread(heard.opened.wait, 10)
@@ -165,15 +150,6 @@ async def test_user_stream_tells_of_followed_tags(api: Api, monkeypatch) -> None
     assert heard.deleted == [int(sent.id)]
 
 
-async def _client(side: Side, account: Account) -> Mastodon:
-    async with side.writer() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write follow")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 async def test_a_remote_status_with_a_followed_tag_reaches_home(pair) -> None:  # noqa: F811
     """Carol on A follows bob on B, so his posts come to A; alice, following only #cats, gets
     his #cats post in her home, until she blocks B."""
@@ -183,7 +159,7 @@ async def test_a_remote_status_with_a_followed_tag_reaches_home(pair) -> None:  
     alice, carol = await a.account("alice"), await a.account("carol")
     bob = await b.account("bob")
     await following(a, carol, b, bob)
-    alice_app = await _client(a, alice)
+    alice_app = await a.mastodon(alice)
     await asyncio.to_thread(alice_app.tag_follow, "cats")
     plain = await b.act(actions.post_status, bob, text="no tag here")
     sent = await b.act(actions.post_status, bob, text="remote #cats")

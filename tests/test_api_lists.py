@@ -356,22 +356,13 @@ async def test_scopes(api: Api) -> None:  # noqa: F811
     assert len(await api.rows(List)) == 1
 
 
-async def _app(side: Side, account: Account) -> Mastodon:
-    async with side.writer() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write follow")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 async def test_a_remote_member_across_two_servers(pair) -> None:  # noqa: F811
     """Alice on A lists bob of B: his posts reach her list; when he blocks her, the follow
     ends on A and he leaves her list."""
     a, b = pair
     alice, bob = await a.account("alice"), await b.account("bob")
     bob_on_a = await following(a, alice, b, bob)
-    app = await _app(a, alice)
+    app = await a.mastodon(alice)
     friends = await asyncio.to_thread(app.list_create, "Far friends")
     await asyncio.to_thread(app.list_accounts_add, friends.id, [bob_on_a.id])
     posted = await b.act(actions.post_status, bob, text="hello from B")

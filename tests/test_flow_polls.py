@@ -20,15 +20,6 @@ from tests.flows_support import Side, following, pair  # noqa: F401
 from tests.test_api_accounts_support import MASTODON_VERSION
 
 
-async def _client(side: Side, account: Account) -> Mastodon:
-    async with session_factory(side.inst.state.engine, immediate=True)() as session:
-        token = await create_token(session, await session.get(Account, account.id),
-                                   "read write")
-        await session.commit()
-    return Mastodon(access_token=token, api_base_url=side.base,
-                    mastodon_version=MASTODON_VERSION)
-
-
 def _counts(status: Status | None) -> list[int] | None:
     if status is None or not status.poll:
         return None
@@ -57,8 +48,8 @@ async def test_a_poll_voted_across_instances(pair) -> None:  # noqa: F811
     a, b = pair
     alice, carol, bob = await a.account("alice"), await a.account("carol"), await b.account("bob")
     alice_on_b = await following(b, bob, a, alice)
-    alice_api, carol_api, bob_api = (await _client(a, alice), await _client(a, carol),
-                                     await _client(b, bob))
+    alice_api, carol_api, bob_api = (await a.mastodon(alice), await a.mastodon(carol),
+                                     await b.mastodon(bob))
     posted = await call(alice_api.status_post, "cats or dogs?",
                         poll=alice_api.make_poll(["cats", "dogs"], expires_in=3600))
     sid = int(posted.id)
@@ -139,7 +130,7 @@ async def test_an_edit_with_new_options_voids_votes_on_both_sides(pair) -> None:
     a, b = pair
     alice, bob = await a.account("alice"), await b.account("bob")
     await following(b, bob, a, alice)
-    alice_api, bob_api = await _client(a, alice), await _client(b, bob)
+    alice_api, bob_api = await a.mastodon(alice), await b.mastodon(bob)
     posted = await call(alice_api.status_post, "tea or coffee?",
                         poll=alice_api.make_poll(["tea", "coffee"], expires_in=3600))
     copy = await b.eventually(lambda: b.status(posted.uri), what="the poll")

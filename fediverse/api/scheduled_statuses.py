@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -120,12 +121,20 @@ async def schedule_status(request: Request, who: Caller, form: StatusForm, at: d
     return json_response((await _answer(request, [row]))[0])
 
 
-async def _mine(request: Request, scope: str) -> tuple[Caller, int]:
+async def _mine(request: Request, scope: str) -> tuple[int, int]:
+    """The caller's account id and the id in the path (404 when it is no id)."""
     who = await caller(request, scope)
     raw = request.path_params["id"]
     if not raw.isdigit() or len(raw) > 19:
         raise not_found()
-    return who, int(raw)
+    return who.token.account_id or 0, int(raw)
+
+
+async def _row(session: AsyncSession, account_id: int, scheduled_id: int) -> ScheduledStatus:
+    row = await own(session, account_id, scheduled_id)
+    if row is None:  # or another's
+        raise not_found()
+    return row
 
 
 async def listed(request: Request) -> Response:
@@ -138,21 +147,17 @@ async def listed(request: Request) -> Response:
 
 
 async def shown(request: Request) -> Response:
-    who, scheduled_id = await _mine(request, "read:statuses")
+    account_id, scheduled_id = await _mine(request, "read:statuses")
     async with state(request).sessions() as session:
-        row = await own(session, who.token.account_id or 0, scheduled_id)
-    if row is None:
-        raise not_found()
+        row = await _row(session, account_id, scheduled_id)
     return json_response((await _answer(request, [row]))[0])
 
 
 async def moved(request: Request) -> Response:
-    who, scheduled_id = await _mine(request, "write:statuses")
+    account_id, scheduled_id = await _mine(request, "write:statuses")
     at = scheduled_time(await params(request))
     async with state(request).writer() as session:
-        row = await own(session, who.token.account_id or 0, scheduled_id)
-        if row is None:
-            raise not_found()
+        row = await _row(session, account_id, scheduled_id)
         try:
             if at is None:  # none, or past
                 raise ScheduleError("Validation failed: Scheduled at The scheduled date must "
@@ -165,12 +170,9 @@ async def moved(request: Request) -> Response:
 
 
 async def cancelled(request: Request) -> Response:
-    who, scheduled_id = await _mine(request, "write:statuses")
+    account_id, scheduled_id = await _mine(request, "write:statuses")
     async with state(request).writer() as session:
-        row = await own(session, who.token.account_id or 0, scheduled_id)
-        if row is None:
-            raise not_found()
-        await session.delete(row)
+        await session.delete(await _row(session, account_id, scheduled_id))
         await session.commit()
     return json_response({})
 

@@ -4,14 +4,19 @@ delivery workers run (called here directly, the time moved into the past)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from mastodon import MastodonAPIError, MastodonNotFoundError
+from sqlmodel import select
 
 from fediverse.api.scheduled_statuses import publish_scheduled
 from models.scheduled_statuses import DAILY_LIMIT, KIND
 from models.tables import Job, ScheduledStatus, Status
+from tests.inbox_support import jobs_settled
+from tests.instances import running_instance
 from tests.media_samples import image_bytes
 from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
 
@@ -127,3 +132,33 @@ async def test_refusals_store_nothing(api: Api) -> None:  # noqa: F811
                            json={"status": "x", "scheduled_at": later})).status_code == 403
     _, writer = await api.user("writer", scopes="write")
     assert (await api.http("GET", "/api/v1/scheduled_statuses", writer)).status_code == 403
+
+
+async def test_the_delivery_workers_post_it(tmp_path, database_url) -> None:
+    """Through the real queue: the job waits for its time (moved here into the past, with
+    the row's), then the delivery workers post the status."""
+    async with running_instance(tmp_path / "w", database_url, run_workers=True) as inst:
+        api = Api(inst)
+        alice, token = await api.user("alice")
+        m = api.mastodon(token)
+        kept = await api.call(m.status_post, "from the queue",
+                              scheduled_at=datetime.now(UTC) + timedelta(hours=1))
+        await asyncio.sleep(0.5)  # the workers run meanwhile: nothing is due yet
+        assert await api.rows(Status) == []
+        await _make_due(api, int(kept.id))
+        async with inst.state.writer() as session:
+            [job] = (await session.exec(select(Job).where(Job.kind == KIND))).all()
+            job.run_at = datetime.now(UTC)
+            session.add(job)
+            await session.commit()
+        inst.state.wake.set()
+        deadline = time.monotonic() + 10
+        while not await api.rows(Status, Status.account_id == alice.id):
+            assert time.monotonic() < deadline, "the scheduled status was not posted"
+            await asyncio.sleep(0.05)
+        [posted] = await api.rows(Status, Status.account_id == alice.id)
+        assert "from the queue" in posted.content
+        await jobs_settled(api)
+        assert await api.rows(ScheduledStatus) == []
+        [job] = await api.rows(Job, Job.kind == KIND)
+        assert job.state == "done"

@@ -146,12 +146,17 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path, database_url) -> AsyncIterator[World]:
+async def world(request, tmp_path, database_url) -> AsyncIterator[World]:
+    """A stand-in server and our instance; a test marked `settings(...)` sets more of its
+    settings."""
     private_pem, public_pem = generate_rsa_keypair()
     sender = Sender(free_port(), private_pem, public_pem)
     app = Starlette(routes=[Route("/{path:path}", sender.handle)])
+    marker = request.node.get_closest_marker("settings")
+    options = marker.kwargs if marker else {}
     async with serving(app, sender.port), \
-            running_instance(tmp_path / "us", database_url, run_workers=True) as inst:
+            running_instance(tmp_path / "us", database_url, run_workers=True,
+                             **options) as inst:
         yield World(Api(inst), sender)
 
 
@@ -299,6 +304,18 @@ async def test_media_prune_turns_old_copies_back_into_links(world) -> None:
     assert again["account"]["avatar"] == sender.base + "/avatars/1.png"
     refused = await asyncio.to_thread(prune, "--days", "-1")
     assert refused.returncode == 1 and "--days" in refused.stderr
+
+
+@pytest.mark.settings(cache_remote_media=False)
+async def test_with_copies_turned_off_images_stay_links(world) -> None:
+    sender = world.sender
+    sender.files["/media/kept.png"] = (200, "image/png", _png((50, 40)))
+    sender.files["/avatars/1.png"] = (200, "image/png", _png((100, 100)))
+    sender.profile = {"icon": {"type": "Image", "url": sender.base + "/avatars/1.png"}}
+    status = await world.post(6, [sender.attachment("/media/kept.png", "image/png")])
+    assert status["media_attachments"][0]["url"] == sender.base + "/media/kept.png"
+    assert status["account"]["avatar"] == sender.base + "/avatars/1.png"
+    assert "/media/kept.png" not in sender.hits and "/avatars/1.png" not in sender.hits
 
 
 def test_which_failures_are_worth_another_try() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -26,6 +26,7 @@ from activitypub.netguard import (
     never_blocked,
     resolve,
 )
+from activitypub.vocab import host_of
 
 __all__ = ["ACTIVITY_ACCEPT", "AS_CONTEXT", "Fetcher", "is_blocked_address"]
 
@@ -62,10 +63,12 @@ class Fetcher:
         max_redirects: int = 3,
         blocked: AddressPolicy = is_blocked_address,
         resolver: Resolver = resolve,
+        refused_host: Callable[[str], Awaitable[bool]] | None = None,
     ):
         if not user_agent.strip():
             raise ValueError("a non-empty User-Agent is required")
         self._auth = auth
+        self._refused_host = refused_host  # e.g. servers the application blocks
         self._allow_http = allow_http
         self._blocked = never_blocked if allow_private else blocked
         self._deadline = connect_timeout + read_timeout
@@ -131,6 +134,10 @@ class Fetcher:
         self, url: str, accept: str, auth: httpx.Auth | None, type_ok: Callable[[str], bool]
     ) -> _Hop:
         self._check_url(url)
+        if self._refused_host is not None:
+            host = host_of(url)
+            if await self._refused_host(host):
+                raise BlockedAddress(f"{host} is refused here")
         try:
             with anyio.fail_after(self._deadline):
                 return await self._request(url, accept, auth, type_ok)

@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("username")
     token_create.add_argument("--scopes", default="read write follow push")
 
+    report = commands.add_parser("report", help="read and resolve reports (moderation)")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    report_list = report_commands.add_parser(
+        "list", parents=[flags], help="print the open reports, one line each, newest first")
+    report_list.add_argument("--all", action="store_true", help="resolved reports too")
+    report_resolve = report_commands.add_parser("resolve", parents=[flags],
+                                                help="mark a report as handled")
+    report_resolve.add_argument("report_id", metavar="ID")
+
     media = commands.add_parser("media", help="manage stored media")
     media_commands = media.add_subparsers(dest="media_command", required=True, metavar="ACTION")
     prune = media_commands.add_parser(
@@ -80,6 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--days", type=int, default=7, help="keep copies this recent (default 7)")
     prune.add_argument("--profiles", action="store_true",
                        help="also the avatars and headers of remote accounts nobody here follows")
+
+    domain = commands.add_parser("domain", help="block other servers (moderation)")
+    domain_commands = domain.add_subparsers(dest="domain_command", required=True, metavar="ACTION")
+    domain_block = domain_commands.add_parser(
+        "block", parents=[flags], help="block a server and its subdomains")
+    domain_block.add_argument("blocked", metavar="DOMAIN")
+    domain_block.add_argument("--severity", choices=("suspend", "silence"), default="suspend",
+                              help="suspend: nothing in or out, its accounts removed here; "
+                                   "silence: hidden from those who don't follow them")
+    domain_block.add_argument("--reject-media", action="store_true",
+                              help="its media are not copied here, only linked")
+    domain_block.add_argument("--reject-reports", action="store_true", help="its reports are ignored")
+    domain_block.add_argument("--public-comment")
+    domain_block.add_argument("--private-comment")
+    domain_unblock = domain_commands.add_parser("unblock", parents=[flags], help="lift a block")
+    domain_unblock.add_argument("blocked", metavar="DOMAIN")
+    domain_commands.add_parser("list", parents=[flags], help="print the blocked servers")
 
     generate = commands.add_parser("generate", parents=[flags], help="render one image to a file")
     generate.add_argument("prompt")
@@ -168,14 +194,35 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "token":
         return asyncio.run(commands.create_token(settings, args.username, args.scopes))
+    if args.command == "report":
+        from fediverse import report_commands
+
+        if args.report_command == "list":
+            return asyncio.run(report_commands.list_reports(settings, everything=args.all))
+        return asyncio.run(report_commands.resolve_report(settings, args.report_id))
     if args.command == "media":
         return asyncio.run(commands.prune_media(settings, days=args.days, profiles=args.profiles))
+    if args.command == "domain":
+        return asyncio.run(_domain_command(args, settings))
     if args.command == "generate":
         return commands.generate(
             settings, args.prompt, out=args.out, seed=args.seed, steps=args.steps,
             width=args.width, height=args.height, negative_prompt=args.negative_prompt,
         )
     raise CommandError(f"unknown command {args.command!r}")
+
+
+async def _domain_command(args: argparse.Namespace, settings: Settings) -> int:
+    from fediverse import domain_commands
+
+    if args.domain_command == "block":
+        return await domain_commands.block(
+            settings, args.blocked, severity=args.severity, reject_media=args.reject_media,
+            reject_reports=args.reject_reports, public_comment=args.public_comment,
+            private_comment=args.private_comment)
+    if args.domain_command == "unblock":
+        return await domain_commands.unblock(settings, args.blocked)
+    return await domain_commands.show(settings)
 
 
 def _read_password() -> str:

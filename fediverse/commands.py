@@ -90,7 +90,7 @@ async def create_account(
     from models.accounts import create_account as create
 
     await migrate(settings, quiet=True)
-    state_sessions, engine = await _sessions(settings)
+    state_sessions, engine = await open_sessions(settings)
     try:
         async with state_sessions() as session:
             try:
@@ -112,7 +112,7 @@ async def create_token(settings: Settings, username: str, scopes: str) -> int:
     from models.tokens import create_token as create
 
     await migrate(settings, quiet=True)
-    sessions, engine = await _sessions(settings)
+    sessions, engine = await open_sessions(settings)
     try:
         async with sessions() as session:
             account = await get_account(session, username)
@@ -165,7 +165,7 @@ async def prune_media(settings: Settings, *, days: int, profiles: bool) -> int:
     if days < 0:
         raise CommandError("--days: must be 0 or more")
     await migrate(settings, quiet=True)
-    sessions, engine = await _sessions(settings)
+    sessions, engine = await open_sessions(settings)
     before, removed, freed = utcnow() - timedelta(days=days), 0, 0
     try:
         while True:
@@ -185,7 +185,7 @@ async def prune_media(settings: Settings, *, days: int, profiles: bool) -> int:
     return 0
 
 
-async def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+async def open_sessions(settings: Settings):  # type: ignore[no-untyped-def]
     from models.db import make_engine, session_factory
 
     engine = make_engine(settings.effective_database_url)

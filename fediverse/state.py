@@ -98,7 +98,14 @@ class AppState:
             auth=HTTPSignatureAuth(self.urls.instance_key_id, self.instance_private_key_pem),
             allow_private=settings.allow_private_networks,
             allow_http=settings.http_allowed,
+            refused_host=self.refused_host,
         )
+
+    async def refused_host(self, host: str) -> bool:
+        """Whether nothing is fetched from `host`: a server suspended here."""
+        from models.instance_blocks import server_blocks
+
+        return await server_blocks(self.sessions).suspended(host)
 
     @cached_property
     def keys(self) -> KeyStore:

@@ -21,6 +21,7 @@ from activitypub.errors import BlockedAddress, DocumentError, Gone
 from activitypub.vocab import (
     actor_id,
     first,
+    host_of,
     id_of,
     normalize_activity,
     object_id,
@@ -32,6 +33,7 @@ from inbox.handlers import actors, follows, interactions, posts
 from inbox.handlers.common import Handler
 from inbox.notes import POST_TYPES
 from inbox.resolve import ResolveError, is_local, resolve_actor
+from models.instance_blocks import server_blocks
 from models.queue import PermanentJobError, write_session
 from models.remote import get_account_by_uri
 from models.tables import Account
@@ -118,6 +120,8 @@ async def apply_activity(ctx: Context, session: AsyncSession, activity: dict[str
     activity_id = id_of(activity.get("id"))
     if activity_id and not same_origin(activity_id, uri):
         return False
+    if await _refused(ctx, uri, activity):
+        return False
     actor = await _actor_for(ctx, session, activity, uri)
     if actor is None or actor.kind != "remote" or actor.suspended_at is not None:
         return False
@@ -127,6 +131,15 @@ async def apply_activity(ctx: Context, session: AsyncSession, activity: dict[str
         await forward_reply(ctx, session, raw, activity, actor)
     await session.flush()
     return True
+
+
+async def _refused(ctx: Context, uri: str, activity: dict[str, Any]) -> bool:
+    """Its server is suspended here (blocked after it was queued), or it is a `Flag` from a
+    server whose reports we reject."""
+    policy = await server_blocks(ctx.sessions).policy(host_of(uri))
+    if policy is None:
+        return False
+    return policy.suspended or (policy.reject_reports and "Flag" in type_of(activity))
 
 
 def make_inbox_handler(ctx: Context):  # type: ignore[no-untyped-def]

@@ -12,8 +12,9 @@ import orjson
 
 from activitypub.httpsig import verify_request
 from activitypub.keys import KeyLookup
-from activitypub.vocab import id_of, same_origin
+from activitypub.vocab import host_of, id_of, same_origin
 from inbox.relayed import verify_relayed
+from models.instance_blocks import server_blocks
 from models.queue import GroupCommit, enqueue_rows, run_write
 
 MAX_BODY = 1_000_000  # Mastodon refuses bodies over 1 MB too
@@ -106,10 +107,14 @@ async def receive(
     activity, problem = parse_activity(body)
     if activity is None:
         return Outcome(400, problem)
+    actor = id_of(activity["actor"]) or ""
+    if await server_blocks(sessions).suspended(host_of(actor)):  # as Mastodon: 403, unread
+        return Outcome(403, "the actor's server is suspended here")
     result = await verify_request(method, url, header_list, body, key_lookup)
     if not result.ok:
         return Outcome(401, f"signature refused: {result.reason}")
-    actor = id_of(activity["actor"]) or ""
+    if await server_blocks(sessions).suspended(host_of(result.owner)):
+        return Outcome(403, "the signer's server is suspended here")
     signer = result.key_id
     if result.owner != actor:  # relayed? then the actor's LD signature must vouch for it
         relayed = await verify_relayed(activity, actor, key_lookup)

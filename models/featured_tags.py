@@ -93,3 +93,8 @@ async def suggestions(session: AsyncSession, account_id: int) -> list[Tag]:
         .group_by(col(Tag.id)).order_by(sa.func.count().desc(), col(Tag.id))
         .limit(SUGGESTIONS))).all()
     return list(rows)
+
+
+async def is_featured(session: AsyncSession, account_id: int, tag_id: int) -> bool:
+    return (await session.exec(select(FeaturedTag.id).where(
+        FeaturedTag.account_id == account_id, FeaturedTag.tag_id == tag_id))).first() is not None

@@ -11,6 +11,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.domain_blocks import blocked_accounts
+from models.instance_blocks import silenced_senders
 from models.relationships import Window, muted_ids, run_window, windowed
 from models.tables import Marker, Notification, Status
 
@@ -31,7 +32,9 @@ def _visible(account_id: int):  # type: ignore[no-untyped-def]
                                    col(Status.deleted_at).is_(None))
     return sa.and_(col(Notification.account_id) == account_id,
                    col(Notification.status_id).is_(None) | live.exists(),
-                   col(Notification.from_account_id).not_in(blocked_accounts(account_id)))
+                   col(Notification.from_account_id).not_in(blocked_accounts(account_id)),
+                   col(Notification.from_account_id).is_(None)
+                   | col(Notification.from_account_id).not_in(silenced_senders(account_id)))
 
 
 def _filtered(query, account_id: int, wanted: NotificationFilter, muted: set[int]):  # type: ignore[no-untyped-def]

@@ -343,6 +343,13 @@ class Report(SQLModel, table=True):
     comment: str = Field(default="", sa_type=sa.Text)
     uri: str | None = Field(default=None, max_length=2048, unique=True)
     created_at: datetime = _time()
+    category: str = Field(default="other", max_length=16,  # spam|legal|violation|other
+                          sa_column_kwargs={"server_default": "other"})
+    rule_ids: list[int] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    forwarded: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    updated_at: datetime | None = _time(nullable=True)
+    action_taken_at: datetime | None = _time(nullable=True)  # resolved (None: open)
+    action_taken_by_account_id: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class Notification(SQLModel, table=True):
@@ -354,6 +361,7 @@ class Notification(SQLModel, table=True):
     from_account_id: int = _account_ref()
     type: str = Field(max_length=32)  # mention|status|reblog|follow|follow_request|favourite|update
     status_id: int | None = _ref("statuses.id")
+    report_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # admin.report
     created_at: datetime = _time()
 
 
@@ -780,4 +788,34 @@ class ScheduledStatus(SQLModel, table=True):
     application_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # the app's id
     scheduled_at: datetime = _time()
     params: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    created_at: datetime = _time()
+
+
+class InstanceDomainBlock(SQLModel, table=True):
+    """A server this instance blocks (Mastodon's admin domain block); it covers subdomains."""
+
+    __tablename__ = "instance_domain_blocks"
+    __table_args__ = (sa.Index("uq_instance_domain_blocks_domain", "domain", unique=True),)
+
+    id: int = _id()
+    domain: str = Field(max_length=255)  # as accounts.domain: lower-case, IDNA, `:port` kept
+    severity: str = Field(default="suspend", max_length=16)  # suspend | silence | noop
+    reject_media: bool = Field(default=False)
+    reject_reports: bool = Field(default=False)
+    obfuscate: bool = Field(default=False)
+    private_comment: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
+    public_comment: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class SuggestionDismissal(SQLModel, table=True):
+    """An account one does not want suggested again (`DELETE /api/v1/suggestions/:id`)."""
+
+    __tablename__ = "suggestion_dismissals"
+    __table_args__ = _pair("suggestion_dismissals", "account_id", "target_account_id")
+
+    id: int = _id()
+    account_id: int = _account_ref()
+    target_account_id: int = _account_ref()
     created_at: datetime = _time()

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.domain_blocks import blocked_accounts, blocks_none
 from models.followed_tags import carries_followed_tag, followed_tag_ids, follows_any
+from models.instance_blocks import silenced_unfollowed
 from models.reads import fetch, raw_driver
 from models.related import (
     ACCOUNT_COLUMNS,
@@ -73,6 +74,7 @@ class PublicFilter:
     local: bool = False
     remote: bool = False
     only_media: bool = False
+    silenced: tuple[str, ...] = ()  # servers silenced here (models.instance_blocks)
 
 
 def _live() -> sa.ColumnElement[bool]:
@@ -435,6 +437,9 @@ def _public(viewer_id: int | None, where: PublicFilter) -> sa.Select:  # type: i
     if where.only_media:
         query = query.where(sa.exists(select(MediaAttachment.id).where(
             MediaAttachment.status_id == Status.id)))
+    if where.silenced:
+        query = query.where(~col(Status.account_id).in_(silenced_unfollowed(
+            viewer_id, list(where.silenced))))
     return query
 
 

@@ -105,3 +105,8 @@ def update_actor(actor_doc: dict[str, Any], updated: datetime) -> Activity:
 
 def _bare(activity: Activity) -> Activity:
     return {k: v for k, v in activity.items() if k != "@context"}
+
+
+def flag(id: str, actor: str, objects: list[str], content: str) -> Activity:
+    """A report, as Mastodon forwards one: from the instance actor, the reported actor first."""
+    return _activity(id, "Flag", actor, objects, content=content)

@@ -53,6 +53,7 @@ from activitypub.httpsig import sign_cavage, sign_rfc9421
 from activitypub.ldsig import sign_ld
 from activitypub.vocab import as_list, host_of, is_public, type_of
 from models.ids import new_id
+from models.instance_blocks import server_blocks
 from models.queue import PermanentJobError, backoff, heartbeat, write_session
 from models.tables import Account, DeliveredInbox, Job, OutboxActivity
 from models.types import utcnow
@@ -103,6 +104,8 @@ async def publish(
     found |= recipient_inboxes(recipients) | set(inboxes)
     skip = {host.lower() for host in exclude_hosts} | {ctx.domain.lower()}
     targets = sorted(i for i in found if host_of(i) not in skip)
+    blocks = server_blocks(ctx.sessions)
+    targets = [i for i in targets if not await blocks.suspended(host_of(i))]
     if not targets:
         return 0
     activity_id = await _store(session, activity, sender.id)
@@ -333,6 +336,8 @@ class Deliverer:
         if not host or not inbox.startswith(("https://", "http://")) or (
                 inbox.startswith("http://") and not self.ctx.allow_http):
             return Outcome("dead", f"refusing to deliver to {inbox}")
+        if await server_blocks(self.ctx.sessions).suspended(host):
+            return Outcome("dead", f"{host} is suspended here")
         try:
             await self.health.check(host)
         except HostUnavailable as exc:

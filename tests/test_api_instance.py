@@ -139,8 +139,7 @@ async def test_public_lists_are_empty(inst: Instance, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/announcements", "/api/v1/lists",
-                                  "/api/v1/followed_tags", "/api/v1/suggestions",
-                                  "/api/v2/suggestions"])
+                                  "/api/v1/followed_tags"])
 async def test_signed_in_lists_are_empty(inst: Instance, path: str) -> None:
     _, token = await person(inst)
     _, push_only = await person(inst, "bob", scopes="push")

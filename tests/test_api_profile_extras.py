@@ -121,3 +121,31 @@ async def test_featured_hashtags(api: Api) -> None:  # noqa: F811
     _, reader = await api.user("reader", scopes="read")
     assert (await api.http("POST", "/api/v1/featured_tags", reader,
                            data={"name": "x"})).status_code == 403
+
+
+async def test_featuring_a_hashtag_from_its_tag(api: Api) -> None:  # noqa: F811
+    """Mastodon 4.4's `tags/:name/feature` and `unfeature`, as masto.js (Elk, Phanpy) call
+    them: a Tag with `featuring`, the same featured tags as `/api/v1/featured_tags`."""
+    alice, token = await api.user("alice")
+    answer = await api.http("POST", "/api/v1/tags/%23Knitting/feature", token)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "Knitting" and answer.json()["featuring"] is True
+    again = await api.http("POST", "/api/v1/tags/knitting/feature", token)
+    assert again.status_code == 200 and again.json()["featuring"] is True  # no second row
+    listed = (await api.http("GET", f"/api/v1/accounts/{alice.id}/featured_tags")).json()
+    assert [t["name"] for t in listed] == ["Knitting"]
+    assert len(await api.rows(FeaturedTag)) == 1
+    shown = (await api.http("GET", "/api/v1/tags/knitting", token)).json()
+    assert shown["featuring"] is True and shown["following"] is False
+    assert "featuring" not in (await api.http("GET", "/api/v1/tags/knitting")).json()
+
+    gone = await api.http("POST", "/api/v1/tags/KNITTING/unfeature", token)
+    assert gone.status_code == 200 and gone.json()["featuring"] is False
+    assert await api.rows(FeaturedTag) == []
+    assert (await api.http("POST", "/api/v1/tags/knitting/unfeature", token)).status_code == 200
+    for path in ("/api/v1/tags/nosuchtag/unfeature", "/api/v1/tags/12/feature"):
+        assert (await api.http("POST", path, token)).status_code == 404, path
+    _, reader = await api.user("reader", scopes="read")
+    assert (await api.http("POST", "/api/v1/tags/knitting/feature", reader)).status_code == 403
+    assert (await api.http("POST", "/api/v1/tags/knitting/feature")).status_code == 401
+    assert await api.rows(FeaturedTag) == []

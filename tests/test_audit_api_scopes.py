@@ -27,6 +27,7 @@ from models.tables import (
     Mute,
     PollVote,
     PushSubscription,
+    Report,
     Status,
     TagFollow,
 )
@@ -66,6 +67,7 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/featured_tags", "write:accounts", "write:statuses",
      {"data": {"name": "scoped"}}),
     ("GET", "/api/v1/featured_tags/suggestions", "read:accounts", "read:statuses", {}),
+    ("POST", "/api/v1/tags/cats/feature", "write:accounts", "write:statuses", {}),
     ("GET", "/api/v1/scheduled_statuses", "read:statuses", "read:accounts", {}),
     ("POST", "/api/v1/statuses", "write:statuses", "write:accounts",
      {"data": {"status": "later", "scheduled_at": "2099-01-01T12:00:00Z"}}),
@@ -104,6 +106,8 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/statuses/{mine}/pin", "write:accounts", "write:statuses", {}),
     ("POST", "/api/v1/statuses/{theirs}/mute", "write:mutes", "write:blocks", {}),
     ("POST", "/api/v1/notifications/clear", "write:notifications", "write:statuses", {}),
+    ("POST", "/api/v1/reports", "write:reports", "write:statuses",
+     {"data": {"account_id": "{bob}", "status_ids[]": "{theirs}", "comment": "spam"}}),
     # before the mute and block below: bob's direct message is hidden from then on
     ("GET", "/api/v1/conversations", "read:statuses", "read:accounts", {}),
     ("POST", "/api/v1/conversations/{dm}/read", "write:conversations", "write:statuses", {}),
@@ -120,7 +124,8 @@ ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
 
 STORED: tuple[type[SQLModel], ...] = (Status, Favourite, Bookmark, Follow, Block, Mute, Marker,
                                       MediaAttachment, ConversationMark, ConversationMute, List,
-                                      DomainBlock, TagFollow, PushSubscription, PollVote)
+                                      DomainBlock, TagFollow, PushSubscription, PollVote,
+                                      Report)
 
 
 async def token_of(api: Api, account: Account, scopes: str) -> str:

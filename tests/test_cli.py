@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["serve", "worker", "migrate", "account", "token", "media", "generate"]
+COMMANDS = ["serve", "worker", "migrate", "account", "token", "media", "generate", "report",
+            "domain"]
 
 
 def run(args: list[str], *, data_dir: Path, database_url: str | None = None,
@@ -31,7 +32,9 @@ def test_help_lists_every_command(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["serve"], ["worker"], ["migrate"], ["account", "create"],
-                                     ["token", "create"], ["media", "prune"], ["generate"]])
+                                     ["token", "create"], ["media", "prune"], ["generate"],
+                                     ["report", "list"], ["report", "resolve"],
+                                     ["domain", "block"], ["domain", "unblock"], ["domain", "list"]])
 def test_every_command_answers_help(tmp_path, command):
     result = run([*command, "--help"], data_dir=tmp_path)
     assert result.returncode == 0 and "usage:" in result.stdout

@@ -66,6 +66,14 @@ def _token_row(conn: sa.Connection, token: str) -> tuple[OAuthToken, Account | N
         return None if found is None else (found[0], found[1], found[2])
 
 
+async def admin(request: Request, scope: str) -> Caller:
+    """The caller, when it is an admin with `scope` (the admin API): 403 otherwise."""
+    who = await caller(request, scope)
+    if who.account is None or not who.account.is_admin:
+        raise forbidden("This action is not allowed")
+    return who
+
+
 async def optional_caller(request: Request) -> Caller | None:
     """The caller if a token came with the request (an invalid one is still a 401)."""
     cached = request.scope.get("fediverse.caller")

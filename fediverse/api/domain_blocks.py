@@ -16,8 +16,9 @@ from starlette.routing import BaseRoute, Route
 from fediverse.api.account_lookup import account_or_404, reader, writer
 from fediverse.api.auth import caller
 from fediverse.api.errors import unprocessable
-from fediverse.api.params import link_header, page_of, params
+from fediverse.api.params import Params, link_header, page_of, params
 from fediverse.routes.common import json_response, state
+from fediverse.settings import Settings
 from models.domain_blocks import (
     add_domain_block,
     domain_blocks_page,
@@ -49,14 +50,17 @@ def normal_domain(raw: str) -> str | None:
 
 
 async def _domain(request: Request) -> str:
-    p = await params(request)
+    return domain_param(await params(request), state(request).settings)
+
+
+def domain_param(p: Params, settings: Settings) -> str:
+    """The `domain` asked for, normalised; 422 when blank, not a domain, or our own."""
     raw = p.string("domain")
     if not raw:
         raise unprocessable("Validation failed: Domain can't be blank")
     domain = normal_domain(raw)
     if domain is None:
         raise unprocessable("Validation failed: Domain is not a valid domain name")
-    settings = state(request).settings
     if domain in (settings.domain.lower(), settings.host.lower()):
         raise unprocessable("Validation failed: Domain is this server's own")
     return domain

@@ -163,11 +163,17 @@ def media_entity(media: MediaAttachment, urls: Urls) -> Entity:
     }
 
 
-def tag_entity(tag: Tag, urls: Urls, *, following: bool | None = None) -> Entity:
+def tag_entity(tag: Tag, urls: Urls, *, following: bool | None = None,
+               featuring: bool | None = None, history: list[dict[str, str]] | None = None
+               ) -> Entity:
+    """Mastodon's Tag; `history` (`models.tag_history`) where it is read, else empty; the
+    viewer's `following` and `featuring` where there is a viewer."""
     entity: Entity = {"id": str(tag.id), "name": tag.name, "url": urls.tag(tag.name.lower()),
-                      "history": []}
+                      "history": history or []}
     if following is not None:
         entity["following"] = following
+    if featuring is not None:
+        entity["featuring"] = featuring
     return entity
 
 
@@ -317,7 +323,7 @@ def relationship_entity(rel: Relation) -> Entity:
 
 
 def notification_entity(notification: Notification, account: Entity,
-                        status: Entity | None = None) -> Entity:
+                        status: Entity | None = None, report: Entity | None = None) -> Entity:
     entity: Entity = {
         "id": str(notification.id), "type": notification.type,
         "created_at": iso(notification.created_at),
@@ -325,7 +331,21 @@ def notification_entity(notification: Notification, account: Entity,
     }
     if status is not None:
         entity["status"] = status
+    if report is not None:
+        entity["report"] = report
     return entity
+
+
+async def _reports(session: AsyncSession, urls: Urls, notifications: Sequence[Notification]
+                   ) -> dict[int, Entity]:
+    """The `Report`s of `admin.report` notifications, by report id."""
+    ids = {n.report_id for n in notifications if n.report_id}
+    if not ids:
+        return {}
+    from fediverse.api.report_entities import report_entities  # it renders through this module
+    from models.reports import reports_by_id
+
+    return await report_entities(session, urls, list((await reports_by_id(session, ids)).values()))
 
 
 async def notification_entities(session: AsyncSession, urls: Urls,
@@ -341,14 +361,18 @@ async def notification_entities(session: AsyncSession, urls: Urls,
         select(Account).where(col(Account.id).in_(sorted(senders))))).all()) if senders else []
     stats = await account_stats(session, senders)
     by_id = {a.id: account_entity(a, urls, stats.get(a.id)) for a in accounts}
+    reports = await _reports(session, urls, notifications)
     found = []
     for n in notifications:
         status = related.statuses.get(n.status_id) if n.status_id else None
         if n.from_account_id not in by_id or (n.status_id and status is None):
             continue
+        if n.report_id and n.report_id not in reports:
+            continue
         found.append(notification_entity(
             n, by_id[n.from_account_id],
-            status_entity(status, related, urls) if status is not None else None))
+            status_entity(status, related, urls) if status is not None else None,
+            reports.get(n.report_id) if n.report_id else None))
     return found
 
 

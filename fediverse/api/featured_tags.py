@@ -1,6 +1,6 @@
 """Mastodon API: the hashtags an account features on its profile (`/api/v1/featured_tags`,
-`/api/v1/accounts/:id/featured_tags`); they federate as the actor's `featuredTags`
-collection (`fediverse.routes.collections`)."""
+`/api/v1/accounts/:id/featured_tags`, and 4.4's `/api/v1/tags/:name/feature`); they
+federate as the actor's `featuredTags` collection (`fediverse.routes.collections`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fediverse.api.auth import caller, optional_caller
 from fediverse.api.entities import tag_entity
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.params import params
-from fediverse.api.tags import NAME_RE
+from fediverse.api.tags import NAME_RE, tag_name
 from fediverse.routes.common import json_response, state
 from models.featured_tags import (
     Featured,
@@ -25,6 +25,7 @@ from models.featured_tags import (
     suggestions,
     unfeature,
 )
+from models.followed_tags import tag_named
 from outbox.urls import Urls
 
 
@@ -71,6 +72,38 @@ async def delete(request: Request) -> Response:
     return json_response({})
 
 
+async def feature_tag(request: Request) -> Response:
+    """Feature the hashtag on the caller's profile (already featured: unchanged), as a Tag
+    with `featuring`; masto.js (Elk, Phanpy) calls it."""
+    who = await caller(request, "write:accounts")
+    assert who.account is not None
+    name = tag_name(request)
+    async with writer(request) as session:
+        if not any(t.name.lower() == name.lower() for t in await featured(session, who.account.id)):
+            try:
+                await feature(session, who.account.id, name)
+            except FeatureError as exc:
+                raise unprocessable(str(exc)) from exc
+        tag = await tag_named(session, name)
+    assert tag is not None
+    return json_response(tag_entity(tag, state(request).urls, featuring=True))
+
+
+async def unfeature_tag(request: Request) -> Response:
+    """Stop featuring the hashtag (not featured: unchanged); an unknown hashtag is a 404."""
+    who = await caller(request, "write:accounts")
+    assert who.account is not None
+    name = tag_name(request)
+    async with writer(request) as session:
+        tag = await tag_named(session, name)
+        if tag is None:
+            raise not_found()
+        for t in await featured(session, who.account.id):
+            if t.name.lower() == name.lower():
+                await unfeature(session, who.account.id, t.id)
+    return json_response(tag_entity(tag, state(request).urls, featuring=False))
+
+
 async def suggested(request: Request) -> Response:
     """The caller's most used hashtags, not featured yet (Tag entities)."""
     who = await caller(request, "read:accounts")
@@ -95,4 +128,6 @@ routes: list[BaseRoute] = [
     Route("/api/v1/featured_tags/suggestions", suggested, methods=["GET"]),
     Route("/api/v1/featured_tags/{id}", delete, methods=["DELETE"]),
     Route("/api/v1/accounts/{id}/featured_tags", of_account, methods=["GET"]),
+    Route("/api/v1/tags/{name}/feature", feature_tag, methods=["POST"]),
+    Route("/api/v1/tags/{name}/unfeature", unfeature_tag, methods=["POST"]),
 ]

@@ -18,10 +18,12 @@ from fediverse.api.entities import Entity, account_entities, iso, status_entitie
 from fediverse.api.errors import not_found, unprocessable
 from fediverse.api.filtering import apply_filters, session_filters
 from fediverse.api.params import Params, link_header, page_of, params
+from fediverse.api.report_entities import report_entities
 from fediverse.api.unread import count_shown_groups, hides
 from fediverse.routes.common import json_response, state
 from models import notifications as stored
 from models.notifications import GROUPED_TYPES, Group, NotificationFilter
+from models.reports import reports_by_id
 from models.tables import Account, Status
 
 _EXPAND = ("full", "partial_avatars")
@@ -67,6 +69,16 @@ async def _accounts(session: AsyncSession, request: Request, ids: Sequence[int])
     return await account_entities(session, state(request).urls, found)
 
 
+async def _reports(session: AsyncSession, request: Request, groups: list[Group]
+                   ) -> dict[int, Entity]:
+    """The `Report`s of `admin.report` groups, by report id."""
+    ids = {g.latest.report_id for g in groups if g.latest.report_id}
+    if not ids:
+        return {}
+    found = await reports_by_id(session, ids)
+    return await report_entities(session, state(request).urls, list(found.values()))
+
+
 async def _results(session: AsyncSession, request: Request, groups: list[Group], viewer: int,
                    *, expand: str = "full", paged: bool = True) -> Entity:
     """The `GroupedNotificationsResults` of some groups: each account and status once."""
@@ -77,8 +89,13 @@ async def _results(session: AsyncSession, request: Request, groups: list[Group],
     shown = apply_filters(shown, await session_filters(session, viewer), "notifications", viewer)
     live = {int(s["id"]) for s in shown}
     groups = [g for g in groups if not g.latest.status_id or g.latest.status_id in live]
+    reports = await _reports(session, request, groups)
+    groups = [g for g in groups if not g.latest.report_id or g.latest.report_id in reports]
     answer: Entity = {"notification_groups": [group_entity(g, paged=paged) for g in groups],
                       "statuses": shown}
+    for entity, g in zip(answer["notification_groups"], groups, strict=True):
+        if g.latest.report_id:
+            entity["report"] = reports[g.latest.report_id]
     everyone = [i for g in groups for i in g.sample_account_ids]
     if expand == "partial_avatars":
         leaders = [g.sample_account_ids[0] for g in groups if g.sample_account_ids]

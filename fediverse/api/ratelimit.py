@@ -1,7 +1,7 @@
 """Rate limits for the client API and OAuth, as Mastodon answers them.
 
 Fixed windows kept in memory (per process): 300 requests per 5 minutes per token, or per IP
-address without one; app registration, token requests and sign-in form posts also count
+address without one; app registration, token requests, sign-in form posts and sign-ups also count
 against a stricter per-IP limit. Every limited answer carries `X-RateLimit-Limit`,
 `X-RateLimit-Remaining` and `X-RateLimit-Reset` (ISO 8601); past the limit the answer is 429
 with `{"error": "Too many requests"}`. Loopback addresses are exempt, as in Mastodon (a
@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LIMITED_PREFIXES = ("/api/", "/oauth/")
 STRICT_PATHS = frozenset({("POST", "/api/v1/apps"), ("POST", "/oauth/token"),
-                          ("POST", "/oauth/authorize"), ("POST", "/oauth/authorize/")})
+                          ("POST", "/oauth/authorize"), ("POST", "/oauth/authorize/"),
+                          ("POST", "/api/v1/accounts")})
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 

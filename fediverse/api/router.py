@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute
 def api_routes() -> list[BaseRoute]:
     from fediverse.api import (
         accounts,
+        admin_domain_blocks,
         assets,
         conversations,
         directory,
@@ -22,10 +23,13 @@ def api_routes() -> list[BaseRoute]:
         oauth,
         polls,
         push,
+        registrations,
+        reports,
         scheduled_statuses,
         search,
         statuses,
         streaming,
+        suggestions,
         tags,
         timelines,
     )
@@ -33,6 +37,7 @@ def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for module in (assets, oauth, instance, accounts, statuses, timelines, notifications, media,
                    search, generations, streaming, filters, tags, conversations, lists,
-                   domain_blocks, push, directory, polls, featured_tags, scheduled_statuses):
+                   domain_blocks, push, directory, polls, featured_tags, scheduled_statuses,
+                   admin_domain_blocks, reports, registrations, suggestions):
         routes.extend(module.routes)
     return routes

@@ -23,6 +23,7 @@ from models.account_search import find_by_acct, search_accounts, search_statuses
 from models.audience import may_see
 from models.followed_tags import followed_among
 from models.tables import Account, Status
+from models.tag_history import tag_history
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +150,13 @@ async def _answer(request: Request, viewer: Account | None, o: dict, accounts: l
             tags = await search_tags(session, o["q"], limit=o["limit"], offset=o["offset"])
         followed = (await followed_among(session, viewer.id, [t.id for t in tags])
                     if viewer is not None else set())
+        history = await tag_history(session, [t.id for t in tags])
         return {
             "accounts": await accounts_json(request, session, accounts),
             "statuses": await status_entities(session, urls, visible,
                                               viewer.id if viewer else None),
-            "hashtags": [tag_entity(t, urls, following=(t.id in followed) if viewer else None)
-                         for t in tags],
+            "hashtags": [tag_entity(t, urls, following=(t.id in followed) if viewer else None,
+                                    history=history[t.id]) for t in tags],
         }
 
 

@@ -72,8 +72,6 @@ _PUBLIC = ("/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags",
            "/api/v1/trends/statuses", "/api/v1/trends/links")
 _SIGNED_IN = {
     "/api/v1/announcements": "read",
-    "/api/v1/suggestions": "read",
-    "/api/v2/suggestions": "read",
 }
 
 routes: list[BaseRoute] = [

@@ -24,6 +24,7 @@ from models import timelines
 from models.audience import is_accepted_follower, may_see
 from models.domain_blocks import blocks_server_of
 from models.followed_tags import carries_tag_followed_by
+from models.instance_blocks import is_silenced_for, with_silenced
 from models.lists import is_list_member
 from models.relationships import muted_ids
 from models.status_queries import Window
@@ -87,11 +88,11 @@ async def listed(session: AsyncSession, channel: Channel, status_id: int, viewer
         owned = await _owned_list(session, channel, viewer_id)
         found = [] if owned is None else await timelines.listed(session, owned, _one(status_id))
     elif channel.name.startswith("hashtag"):
-        found = await timelines.tagged(session, channel.tag or "", viewer_id,
-                                       PUBLIC_FILTERS[channel.name], _one(status_id))
+        found = await timelines.tagged(session, channel.tag or "", viewer_id, await with_silenced(
+            session, PUBLIC_FILTERS[channel.name]), _one(status_id))
     elif channel.name in PUBLIC_FILTERS:
-        found = await timelines.public(session, viewer_id, PUBLIC_FILTERS[channel.name],
-                                       _one(status_id))
+        found = await timelines.public(session, viewer_id, await with_silenced(
+            session, PUBLIC_FILTERS[channel.name]), _one(status_id))
     else:
         return False
     return bool(found)
@@ -161,7 +162,8 @@ async def _notification(session: AsyncSession, urls: Urls, listener: Listener, e
     if not channels or not listener.reads_notifications or row is None or row.account_id != me:
         return []
     if row.from_account_id in await muted_ids(session, me, notifications=True) \
-            or await blocks_server_of(session, me, row.from_account_id):
+            or await blocks_server_of(session, me, row.from_account_id) \
+            or await is_silenced_for(session, me, row.from_account_id):
         return []
     found = await notification_entities(session, urls, [row], me)
     found = filter_notifications(found, await session_filters(session, me), me)

@@ -14,6 +14,7 @@ from fediverse.api.entities import tag_entity
 from fediverse.api.errors import not_found
 from fediverse.api.params import link_header, page_of, params
 from fediverse.routes.common import json_response, state
+from models.featured_tags import is_featured
 from models.followed_tags import (
     follow_tag,
     followed_tags_page,
@@ -22,11 +23,12 @@ from models.followed_tags import (
     unfollow_tag,
 )
 from models.relationships import Window
+from models.tag_history import tag_history
 
 NAME_RE = re.compile(r"\w*[^\W\d]\w*")  # a hashtag's name, as posts' hashtags are read
 
 
-def _name(request: Request) -> str:
+def tag_name(request: Request) -> str:
     """The hashtag named in the path; a malformed name is a 404."""
     name = request.path_params["name"].lstrip("#")
     if len(name) > 255 or not NAME_RE.fullmatch(name):
@@ -38,21 +40,24 @@ async def show(request: Request) -> Response:
     """A hashtag this server has seen, with `following` for a signed-in caller. An unknown
     or malformed name is a 404."""
     me = await optional_caller(request)  # public, as Mastodon's; a bad token is still a 401
-    name = _name(request)
+    name = tag_name(request)
     async with state(request).sessions() as session:
         tag = await tag_named(session, name)
         if tag is None:
             raise not_found()
-        following = None
+        following = featuring = None
         if me is not None and me.account is not None:
             following = await is_following(session, me.account.id, tag.id)
-    return json_response(tag_entity(tag, state(request).urls, following=following))
+            featuring = await is_featured(session, me.account.id, tag.id)
+        history = await tag_history(session, [tag.id])
+    return json_response(tag_entity(tag, state(request).urls, following=following,
+                                    featuring=featuring, history=history[tag.id]))
 
 
 async def follow(request: Request) -> Response:
     """Follow the hashtag, making it when no status carries it yet (as Mastodon)."""
     who = await caller(request, "write:follows")
-    name = _name(request)
+    name = tag_name(request)
     async with state(request).writer() as session:
         tag = await follow_tag(session, who.token.account_id or 0, name)
     return json_response(tag_entity(tag, state(request).urls, following=True))
@@ -60,7 +65,7 @@ async def follow(request: Request) -> Response:
 
 async def unfollow(request: Request) -> Response:
     who = await caller(request, "write:follows")
-    name = _name(request)
+    name = tag_name(request)
     async with state(request).writer() as session:
         tag = await tag_named(session, name)
         if tag is None:

@@ -18,6 +18,7 @@ from fediverse.api.params import Page, Params, link_header, page_of, params
 from fediverse.api.statuses import reader
 from fediverse.routes.common import json_response, state
 from models import timelines
+from models.instance_blocks import server_blocks, silenced_domains
 from models.reads import read
 from models.related import Related, load_raw_page
 from models.status_queries import Window
@@ -28,9 +29,10 @@ def window_of(page: Page) -> Window:
     return Window(page.limit, page.max_id, page.since_id, page.min_id)
 
 
-def filter_of(p: Params) -> timelines.PublicFilter:
+async def filter_of(request: Request, p: Params) -> timelines.PublicFilter:
+    silenced = silenced_domains(await server_blocks(state(request).sessions).policies())
     return timelines.PublicFilter(local=bool(p.boolean("local")), remote=bool(p.boolean("remote")),
-                                  only_media=bool(p.boolean("only_media")))
+                                  only_media=bool(p.boolean("only_media")), silenced=silenced)
 
 
 async def _answer(request: Request, statuses: list[Status], ids: list[int], page: Page,
@@ -80,18 +82,18 @@ async def home(request: Request) -> Response:
 async def public(request: Request) -> Response:
     viewer = await reader(request)
     p = await params(request)
-    page, viewer_id = page_of(p), (viewer.id if viewer else None)
+    page, viewer_id, where = page_of(p), (viewer.id if viewer else None), await filter_of(request, p)
     return await _timeline(request, _with_related(lambda conn: timelines.public_rows(
-        conn, viewer_id, filter_of(p), window_of(page)), viewer_id), page, viewer_id)
+        conn, viewer_id, where, window_of(page)), viewer_id), page, viewer_id)
 
 
 async def tag(request: Request) -> Response:
     viewer = await reader(request)
     p = await params(request)
-    page, viewer_id = page_of(p), (viewer.id if viewer else None)
+    page, viewer_id, where = page_of(p), (viewer.id if viewer else None), await filter_of(request, p)
     name = request.path_params["hashtag"].lstrip("#")
     return await _timeline(request, _with_related(lambda conn: timelines.tagged_rows(
-        conn, name, viewer_id, filter_of(p), window_of(page)), viewer_id), page, viewer_id)
+        conn, name, viewer_id, where, window_of(page)), viewer_id), page, viewer_id)
 
 
 async def list_timeline(request: Request) -> Response:

@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from sqlmodel import col, select
 
-from activitypub.errors import ActivityPubError, BadResponse, FetchTimeout
+from activitypub.errors import ActivityPubError, BadResponse, BlockedAddress, FetchTimeout
 from activitypub.fetch import Fetcher
+from activitypub.vocab import host_of
 from fediverse.media.errors import MediaError
 from fediverse.media.processing import MAX_BYTES, Processed, decode, meta_of, render
 from fediverse.media.profile_images import (
@@ -28,6 +29,7 @@ from fediverse.media.profile_images import (
 )
 from fediverse.media.storage import StoredFiles, remove_files, write_files
 from fediverse.state import AppState
+from models.instance_blocks import server_blocks
 from models.tables import Account, MediaAttachment
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ async def fetch_image(st: AppState, url: str,
     """A remote image's bytes through the guarded fetcher, at most the upload limit; the
     fetcher's errors (`activitypub.errors`) pass through."""
     settings = st.settings
+    policy = await server_blocks(st.sessions).policy(host_of(url))
+    if policy is not None and (policy.suspended or policy.reject_media):
+        raise BlockedAddress(f"media from {policy.domain} are refused here")
     async with Fetcher(user_agent=st.federation.user_agent, max_bytes=MAX_BYTES,
                        allow_private=settings.allow_private_networks,
                        allow_http=settings.http_allowed) as fetcher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activitypub.vocab import id_of, ids_of, object_id, type_of
@@ -12,6 +12,7 @@ from inbox.handlers.common import by_uri
 from inbox.resolve import get_status, is_local, local_account
 from inbox.sanitize import plain_text
 from models.conversation_mutes import muting_accounts, status_thread
+from models.reports import add_report
 from models.tables import Account, Favourite, Notification, Report, Status
 from outbox.context import Context
 
@@ -54,15 +55,30 @@ async def _reported(ctx: Context, session: AsyncSession,
     accounts: list[Account] = []
     statuses: list[Status] = []
     for uri in uris:
-        if not is_local(ctx, uri):
-            continue
-        account = await local_account(ctx, session, uri)
+        if is_local(ctx, uri):
+            account = await local_account(ctx, session, uri)
+        else:  # another server's, as we have it
+            account = (await session.exec(select(Account).where(Account.uri == uri))).first()
         status = None if account else await get_status(session, uri)
         if account is not None:
             accounts.append(account)
         elif status is not None:
             statuses.append(status)
     return accounts, statuses
+
+
+async def _ours_to_judge(session: AsyncSession, target_id: int, statuses: list[Status]) -> bool:
+    """Whether a report about `target_id` is for our moderators: the account is ours, or
+    (as Mastodon) some reported post of theirs replies to one of ours."""
+    target = await session.get(Account, target_id)
+    if target is None or target.local:
+        return target is not None
+    replied = {s.in_reply_to_account_id for s in statuses
+               if s.account_id == target_id and s.in_reply_to_account_id}
+    if not replied:
+        return False
+    ours = select(Account.id).where(col(Account.id).in_(sorted(replied)), Account.domain == "")
+    return (await session.exec(ours)).first() is not None
 
 
 async def on_flag(ctx: Context, session: AsyncSession, activity: dict[str, Any],
@@ -73,10 +89,10 @@ async def on_flag(ctx: Context, session: AsyncSession, activity: dict[str, Any],
         return
     accounts, statuses = await _reported(ctx, session, ids_of(activity.get("object")))
     target_id = accounts[0].id if accounts else statuses[0].account_id if statuses else None
-    if target_id is None:
+    if target_id is None or not await _ours_to_judge(session, target_id, statuses):
         return
     content = activity.get("content") if isinstance(activity.get("content"), str) else ""
-    session.add(Report(
+    await add_report(session, Report(
         account_id=actor.id, target_account_id=target_id, uri=uri,
         status_ids=[s.id for s in statuses if s.account_id == target_id],
         comment=plain_text(content)[:MAX_COMMENT],

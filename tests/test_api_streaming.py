@@ -16,6 +16,7 @@ from fediverse.api import streaming
 from inbox.statuses import store_status
 from models.tables import Account, Status
 from outbox import actions
+from tests.stream_support import Collector
 from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture)
 
 
@@ -23,36 +24,6 @@ from tests.test_api_accounts_support import Api, api  # noqa: F401  (the fixture
 def quick_heartbeats(monkeypatch: pytest.MonkeyPatch) -> None:
     """A closed Mastodon.py stream is noticed at the next write: make that soon."""
     monkeypatch.setattr(streaming, "HEARTBEAT_SECONDS", 0.2)
-
-
-class Collector(StreamListener):
-    """Every event a Mastodon.py stream hands over, as (name, entity or id)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any]] = []
-        self.opened = threading.Event()
-
-    def on_update(self, status: Any) -> None:
-        self.events.append(("update", status))
-
-    def on_status_update(self, status: Any) -> None:
-        self.events.append(("status.update", status))
-
-    def on_delete(self, status_id: Any) -> None:
-        self.events.append(("delete", str(status_id)))
-
-    def on_notification(self, notification: Any) -> None:
-        self.events.append(("notification", notification))
-
-    def handle_heartbeat(self) -> None:
-        self.opened.set()
-
-    async def until(self, count: int) -> list[tuple[str, Any]]:
-        for _ in range(200):
-            if len(self.events) >= count:
-                return self.events
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"only {self.events}")
 
 
 async def act(api: Api, action: Any, *rows: Any, **options: Any) -> Any:

@@ -13,8 +13,9 @@ import httpx
 from fediverse.api.filtering import forget_filters
 from models.tables import Filter, FilterKeyword
 from outbox import actions
+from tests.stream_support import Collector
 from tests.test_api_accounts_support import Api, api  # noqa: F401
-from tests.test_api_streaming import Collector, _opened, quick_heartbeats  # noqa: F401
+from tests.test_api_streaming import _opened, quick_heartbeats  # noqa: F401
 
 
 async def _form(api: Api, path: str, token: str, pairs: list[tuple[str, str]]  # noqa: F811

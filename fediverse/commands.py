@@ -6,10 +6,16 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fediverse.errors import CommandError
 from fediverse.settings import Settings
+
+if TYPE_CHECKING:  # the command line starts without them
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 STARTUP_FAILURE = 3  # as `uvicorn.run` exits when the server cannot start
 
@@ -89,10 +95,8 @@ async def create_account(
     from models.accounts import AccountError
     from models.accounts import create_account as create
 
-    await migrate(settings, quiet=True)
-    state_sessions, engine = await open_sessions(settings)
-    try:
-        async with state_sessions() as session:
+    async with command_sessions(settings) as sessions:
+        async with sessions() as session:
             try:
                 account = await create(
                     session, username, password=password, email=email,
@@ -101,8 +105,6 @@ async def create_account(
             except AccountError as exc:
                 raise CommandError(f"account {username!r}: {exc}") from exc
             await session.commit()
-    finally:
-        await engine.dispose()
     print(f"created @{account.username}@{settings.domain}", file=sys.stderr)
     return 0
 
@@ -111,9 +113,7 @@ async def create_token(settings: Settings, username: str, scopes: str) -> int:
     from models.accounts import get_account
     from models.tokens import create_token as create
 
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             account = await get_account(session, username)
             if account is None:
@@ -123,8 +123,6 @@ async def create_token(settings: Settings, username: str, scopes: str) -> int:
             except ValueError as exc:
                 raise CommandError(f"--scopes: {exc}") from exc
             await session.commit()
-    finally:
-        await engine.dispose()
     print(token)
     return 0
 
@@ -164,10 +162,8 @@ async def prune_media(settings: Settings, *, days: int, profiles: bool) -> int:
 
     if days < 0:
         raise CommandError("--days: must be 0 or more")
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
     before, removed, freed = utcnow() - timedelta(days=days), 0, 0
-    try:
+    async with command_sessions(settings) as sessions:
         while True:
             async with sessions() as session:
                 files = await forget_copies(session, before, profiles=profiles)
@@ -179,16 +175,20 @@ async def prune_media(settings: Settings, *, days: int, profiles: bool) -> int:
                     freed += (settings.media_dir / path).stat().st_size
             remove_files(settings.media_dir, *files)
             removed += len(files)
-    finally:
-        await engine.dispose()
     print(f"removed {removed} files ({freed / 2**20:.1f} MiB)", file=sys.stderr)
     return 0
 
 
-async def open_sessions(settings: Settings):  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def command_sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A command's sessions on the migrated database; the engine goes when the block ends."""
     from models.db import make_engine, session_factory
 
+    await migrate(settings, quiet=True)
     engine = make_engine(settings.effective_database_url)
-    # writers from their first statement: on SQLite they wait (busy timeout) for a running
-    # server's write lock, where a read turned write would fail at once if it was taken
-    return session_factory(engine, immediate=True), engine
+    try:
+        # writers from their first statement: on SQLite they wait (busy timeout) for a running
+        # server's write lock, where a read turned write would fail at once if it was taken
+        yield session_factory(engine, immediate=True)
+    finally:
+        await engine.dispose()

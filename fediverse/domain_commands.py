@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 from fediverse.api.domain_blocks import normal_domain
-from fediverse.commands import migrate, open_sessions
+from fediverse.commands import command_sessions
 from fediverse.errors import CommandError
 from fediverse.settings import Settings
 from models.instance_blocks import block_for, list_blocks, remove_block, save_block
@@ -28,9 +28,7 @@ async def block(settings: Settings, raw: str, *, severity: str, reject_media: bo
                 private_comment: str | None) -> int:
     """Block a server, or change how it is blocked; a suspension removes its accounts here."""
     domain = _domain(settings, raw)
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             found = await block_for(session, domain)
             removed = await save_block(
@@ -38,8 +36,6 @@ async def block(settings: Settings, raw: str, *, severity: str, reject_media: bo
                 reject_media=reject_media, reject_reports=reject_reports,
                 public_comment=public_comment, private_comment=private_comment)
             await session.commit()
-    finally:
-        await engine.dispose()
     print(f"{'updated' if found else 'blocked'} {domain} ({severity}); "
           f"{removed} accounts removed", file=sys.stderr)
     return 0
@@ -47,30 +43,22 @@ async def block(settings: Settings, raw: str, *, severity: str, reject_media: bo
 
 async def unblock(settings: Settings, raw: str) -> int:
     domain = _domain(settings, raw)
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             found = await block_for(session, domain)
             if found is None:
                 raise CommandError(f"{domain} is not blocked")
             await remove_block(session, found)
             await session.commit()
-    finally:
-        await engine.dispose()
     print(f"unblocked {domain}", file=sys.stderr)
     return 0
 
 
 async def show(settings: Settings) -> int:
     """One line a block on standard output: domain, severity, then the options set."""
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             blocks = await list_blocks(session)
-    finally:
-        await engine.dispose()
     for b in blocks:
         flags = [name for name in ("reject_media", "reject_reports") if getattr(b, name)]
         print("\t".join([b.domain, b.severity, *flags]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fediverse.commands import migrate, open_sessions
+from fediverse.commands import command_sessions
 from fediverse.errors import CommandError
 from fediverse.settings import Settings
 
@@ -26,17 +26,13 @@ async def list_reports(settings: Settings, *, everything: bool) -> int:
     from models.reports import ReportFilter, reports_page
     from models.tables import Account
 
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             wanted = ReportFilter(resolved=None if everything else False)
             rows = await reports_page(session, wanted, Window(limit=10_000))
             ids = {i for r in rows for i in (r.account_id, r.target_account_id)}
             accounts = {a.id: a for a in (await session.exec(
                 select(Account).where(col(Account.id).in_(sorted(ids))))).all()} if ids else {}
-    finally:
-        await engine.dispose()
     for r in rows:
         comment = " ".join(r.comment.split())
         if len(comment) > COMMENT_SHOWN:
@@ -56,9 +52,7 @@ async def resolve_report(settings: Settings, report_id: str) -> int:
 
     if not report_id.isdigit() or len(report_id) > 19:
         raise CommandError(f"no report {report_id!r}")
-    await migrate(settings, quiet=True)
-    sessions, engine = await open_sessions(settings)
-    try:
+    async with command_sessions(settings) as sessions:
         async with sessions() as session:
             report = await session.get(Report, int(report_id))
             if report is None:
@@ -66,7 +60,5 @@ async def resolve_report(settings: Settings, report_id: str) -> int:
             resolve(report, None)
             session.add(report)
             await session.commit()
-    finally:
-        await engine.dispose()
     print(f"resolved report {report_id}", file=sys.stderr)
     return 0
